@@ -1,0 +1,428 @@
+/*
+ * config.c - parse the INI-style config file.
+ *
+ * Grammar: lines of "key = value", "[section]", blank, or "# comment"
+ * (a '#' after a value also starts a comment: no key takes a '#').
+ * Limits: LIMIT_CONFIG_LINE per line, LIMIT_CONFIG_SIZE per file,
+ * LIMIT_CONFIG_LISTEN addresses per listen key. A NUL byte is an error.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "xalloc.h"
+
+enum key_type {
+	KEY_STRING,
+	KEY_BOOL,
+	KEY_SIZE,
+	KEY_UINT,
+	KEY_LISTEN,
+	KEY_LOGLEVEL,
+};
+
+struct key_def {
+	const char *section;	/* "" for the top, before any [section] */
+	const char *key;
+	enum key_type type;
+	size_t offset;		/* into struct config */
+};
+
+#define SVC_LISTEN(name, svc) \
+	{ name, "listen", KEY_LISTEN, \
+	  offsetof(struct config, service) + \
+	  (svc) * sizeof(struct config_service_cfg) }
+
+static const struct key_def key_defs[] = {
+	{ "", "data_dir", KEY_STRING, offsetof(struct config, data_dir) },
+	{ "", "hostname", KEY_STRING, offsetof(struct config, hostname) },
+	{ "", "user", KEY_STRING, offsetof(struct config, user) },
+	{ "", "log_level", KEY_LOGLEVEL, offsetof(struct config, log_level) },
+	{ "", "syslog", KEY_BOOL, offsetof(struct config, log_syslog) },
+	{ "", "default_quota", KEY_SIZE,
+	  offsetof(struct config, default_quota) },
+	{ "", "max_message_size", KEY_SIZE,
+	  offsetof(struct config, max_message_size) },
+	{ "tls", "cert", KEY_STRING, offsetof(struct config, tls_cert) },
+	{ "tls", "key", KEY_STRING, offsetof(struct config, tls_key) },
+	SVC_LISTEN("smtp", CONFIG_SVC_SMTP),
+	SVC_LISTEN("submission", CONFIG_SVC_SUBMISSION),
+	SVC_LISTEN("submissions", CONFIG_SVC_SUBMISSIONS),
+	SVC_LISTEN("imap", CONFIG_SVC_IMAP),
+	SVC_LISTEN("imaps", CONFIG_SVC_IMAPS),
+	SVC_LISTEN("pop3", CONFIG_SVC_POP3),
+	SVC_LISTEN("pop3s", CONFIG_SVC_POP3S),
+	{ "auth", "allow_plaintext_without_tls", KEY_BOOL,
+	  offsetof(struct config, allow_plaintext_without_tls) },
+	{ "auth", "hash_opslimit", KEY_UINT,
+	  offsetof(struct config, hash_opslimit) },
+	{ "auth", "hash_memlimit", KEY_SIZE,
+	  offsetof(struct config, hash_memlimit) },
+};
+
+static const char *const service_names[CONFIG_SVC_COUNT] = {
+	"smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s",
+};
+
+const char *
+config_service_name(enum config_service svc)
+{
+	return service_names[svc];
+}
+
+struct config *
+config_new_defaults(const char *default_data_dir)
+{
+	struct config *cfg = xcalloc(1, sizeof(*cfg));
+	char host[256];
+
+	cfg->data_dir = xstrdup(default_data_dir);
+	if (gethostname(host, sizeof(host)) != 0)
+		strcpy(host, "localhost");
+	host[sizeof(host) - 1] = '\0';
+	cfg->hostname = xstrdup(host);
+	cfg->log_level = xstrdup("info");
+	cfg->max_message_size = 50L * 1024 * 1024;
+	return cfg;
+}
+
+void
+config_free(struct config **cfgp)
+{
+	struct config *cfg = *cfgp;
+
+	if (cfg == NULL)
+		return;
+	free(cfg->data_dir);
+	free(cfg->hostname);
+	free(cfg->user);
+	free(cfg->log_level);
+	free(cfg->tls_cert);
+	free(cfg->tls_key);
+	free(cfg);
+	*cfgp = NULL;
+}
+
+int64_t
+config_parse_size(const char *s)
+{
+	char *end;
+	unsigned long long v;
+	int64_t mult = 1;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0)
+		return -1;
+	switch (*end) {
+	case '\0':
+		break;
+	case 'k': case 'K':
+		mult = 1024;
+		end++;
+		break;
+	case 'm': case 'M':
+		mult = 1024 * 1024;
+		end++;
+		break;
+	case 'g': case 'G':
+		mult = 1024 * 1024 * 1024;
+		end++;
+		break;
+	default:
+		return -1;
+	}
+	if (*end != '\0' || v > (unsigned long long)(INT64_MAX / mult))
+		return -1;
+	return (int64_t)v * mult;
+}
+
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+/* parse_listen_one: "1.2.3.4:25" or "[::1]:25" into l. */
+static int
+parse_listen_one(char *s, struct config_listen *l, const char **why)
+{
+	char *colon, *host = s, *end;
+	unsigned char addr[16];
+	unsigned long port;
+
+	if (*s == '[') {
+		char *close = strchr(s, ']');
+
+		if (close == NULL || close[1] != ':') {
+			*why = "IPv6 listen address must be [ADDR]:PORT";
+			return -1;
+		}
+		*close = '\0';
+		host = s + 1;
+		colon = close + 1;
+		l->ipv6 = true;
+	} else {
+		colon = strrchr(s, ':');
+		if (colon == NULL) {
+			*why = "listen address must be ADDR:PORT";
+			return -1;
+		}
+		*colon = '\0';
+		l->ipv6 = false;
+	}
+	if (strlen(host) >= sizeof(l->host) ||
+	    inet_pton(l->ipv6 ? AF_INET6 : AF_INET, host, addr) != 1) {
+		*why = "listen address is not a numeric IPv4 or [IPv6] address";
+		return -1;
+	}
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (colon[1] < '0' || colon[1] > '9' || *end != '\0' || errno != 0 ||
+	    port == 0 || port > 65535) {
+		*why = "listen port must be 1-65535";
+		return -1;
+	}
+	strcpy(l->host, host);
+	l->port = (uint16_t)port;
+	return 0;
+}
+
+static int
+parse_listen(char *value, struct config_service_cfg *svc, const char **why)
+{
+	char *save = NULL, *tok;
+
+	svc->listen_count = 0;
+	for (tok = strtok_r(value, ",", &save); tok != NULL;
+	    tok = strtok_r(NULL, ",", &save)) {
+		tok = trim(tok);
+		if (*tok == '\0')
+			continue;
+		if (svc->listen_count == LIMIT_CONFIG_LISTEN) {
+			*why = "too many listen addresses";
+			return -1;
+		}
+		if (parse_listen_one(tok, &svc->listen[svc->listen_count],
+		    why) < 0)
+			return -1;
+		svc->listen_count++;
+	}
+	return 0;
+}
+
+static int
+set_value(struct config *cfg, const struct key_def *def, char *value,
+    const char **why)
+{
+	char *field = (char *)cfg + def->offset;
+	int64_t size;
+	char *end;
+	unsigned long long u;
+
+	switch (def->type) {
+	case KEY_STRING:
+		if (*value == '\0') {
+			*why = "empty value";
+			return -1;
+		}
+		free(*(char **)field);
+		*(char **)field = xstrdup(value);
+		return 0;
+	case KEY_LOGLEVEL:
+		if (log_level_parse(value) < 0) {
+			*why = "log_level must be error, warn, info or debug";
+			return -1;
+		}
+		free(*(char **)field);
+		*(char **)field = xstrdup(value);
+		return 0;
+	case KEY_BOOL:
+		if (strcmp(value, "yes") == 0 || strcmp(value, "true") == 0) {
+			*(bool *)field = true;
+		} else if (strcmp(value, "no") == 0 ||
+		    strcmp(value, "false") == 0) {
+			*(bool *)field = false;
+		} else {
+			*why = "expected yes or no";
+			return -1;
+		}
+		return 0;
+	case KEY_SIZE:
+		if ((size = config_parse_size(value)) < 0) {
+			*why = "expected a size such as 1024, 512K, 50M or 2G";
+			return -1;
+		}
+		*(int64_t *)field = size;
+		return 0;
+	case KEY_UINT:
+		errno = 0;
+		u = strtoull(value, &end, 10);
+		if (*value < '0' || *value > '9' || *end != '\0' ||
+		    errno != 0) {
+			*why = "expected a whole number";
+			return -1;
+		}
+		*(uint64_t *)field = u;
+		return 0;
+	case KEY_LISTEN:
+		return parse_listen(value, (struct config_service_cfg *)field,
+		    why);
+	}
+	fatal("config: unknown key type %d", (int)def->type);
+}
+
+static const struct key_def *
+find_key(const char *section, const char *key, size_t *index_r)
+{
+	for (size_t i = 0; i < sizeof(key_defs) / sizeof(key_defs[0]); i++) {
+		if (strcmp(key_defs[i].section, section) == 0 &&
+		    strcmp(key_defs[i].key, key) == 0) {
+			*index_r = i;
+			return &key_defs[i];
+		}
+	}
+	return NULL;
+}
+
+static bool
+section_known(const char *section)
+{
+	for (size_t i = 0; i < sizeof(key_defs) / sizeof(key_defs[0]); i++)
+		if (strcmp(key_defs[i].section, section) == 0)
+			return true;
+	return false;
+}
+
+/* parse_line: one line (NUL-terminated, no newline) into cfg. */
+static int
+parse_line(struct config *cfg, char *line, char *section, size_t section_size,
+    bool *seen, const char **why)
+{
+	char *s = trim(line), *eq, *key, *value, *hash;
+	const struct key_def *def;
+	size_t index;
+
+	if (*s == '\0' || *s == '#' || *s == ';')
+		return 0;
+	if (*s == '[') {
+		char *close = strchr(s, ']');
+
+		if (close == NULL || *trim(close + 1) != '\0') {
+			*why = "a section line must be [name]";
+			return -1;
+		}
+		*close = '\0';
+		s = trim(s + 1);
+		if (*s == '\0' || !section_known(s) || strlen(s) >= section_size) {
+			*why = "unknown section";
+			return -1;
+		}
+		strcpy(section, s);
+		return 0;
+	}
+	if ((eq = strchr(s, '=')) == NULL) {
+		*why = "expected key = value";
+		return -1;
+	}
+	*eq = '\0';
+	key = trim(s);
+	value = eq + 1;
+	if ((hash = strchr(value, '#')) != NULL)
+		*hash = '\0';
+	value = trim(value);
+	if ((def = find_key(section, key, &index)) == NULL) {
+		*why = "unknown key";
+		return -1;
+	}
+	if (seen[index]) {
+		*why = "key given twice";
+		return -1;
+	}
+	seen[index] = true;
+	return set_value(cfg, def, value, why);
+}
+
+int
+config_parse_buffer(const char *name, const char *text, size_t len,
+    const char *default_data_dir, struct config **cfg_r, char **error_r)
+{
+	bool seen[sizeof(key_defs) / sizeof(key_defs[0])] = { false };
+	char section[32] = "";
+	char line[LIMIT_CONFIG_LINE + 1];
+	struct config *cfg = config_new_defaults(default_data_dir);
+	size_t pos = 0, lineno = 0;
+	const char *why = NULL;
+
+	if (len > LIMIT_CONFIG_SIZE) {
+		*error_r = xasprintf("%s: file too large", name);
+		config_free(&cfg);
+		return -1;
+	}
+	while (pos < len) {
+		const char *nl = memchr(text + pos, '\n', len - pos);
+		size_t n = nl != NULL ? (size_t)(nl - (text + pos)) : len - pos;
+
+		lineno++;
+		if (n > LIMIT_CONFIG_LINE)
+			why = "line too long";
+		else if (memchr(text + pos, '\0', n) != NULL)
+			why = "NUL byte in line";
+		if (why == NULL) {
+			memcpy(line, text + pos, n);
+			line[n] = '\0';
+			if (parse_line(cfg, line, section, sizeof(section),
+			    seen, &why) < 0 && why == NULL)
+				why = "invalid line";
+		}
+		if (why != NULL) {
+			*error_r = xasprintf("%s:%zu: %s", name, lineno, why);
+			config_free(&cfg);
+			return -1;
+		}
+		pos += n + 1;
+	}
+	*cfg_r = cfg;
+	return 0;
+}
+
+int
+config_load(const char *path, const char *default_data_dir,
+    struct config **cfg_r, char **error_r)
+{
+	FILE *f = fopen(path, "r");
+	char *text;
+	size_t len;
+	int ret;
+
+	if (f == NULL) {
+		*error_r = xasprintf("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	text = xmalloc(LIMIT_CONFIG_SIZE + 1);
+	len = fread(text, 1, LIMIT_CONFIG_SIZE + 1, f);
+	if (ferror(f)) {
+		*error_r = xasprintf("%s: read error", path);
+		ret = -1;
+	} else {
+		ret = config_parse_buffer(path, text, len, default_data_dir,
+		    cfg_r, error_r);
+	}
+	fclose(f);
+	free(text);
+	return ret;
+}

@@ -1,0 +1,125 @@
+/*
+ * internal.h - what the store's files share; nothing outside store/ (but
+ * tests) includes it.
+ */
+#ifndef LETTERBOX_STORE_INTERNAL_H
+#define LETTERBOX_STORE_INTERNAL_H
+
+#include <sqlite3.h>
+
+#include "store.h"
+
+#define STMT_CACHE_SIZE 64
+
+/* One database handle and what belongs to it; owned by one thread. */
+struct store {
+	sqlite3 *db;
+	char *data_dir;		/* owned */
+	char *notify_path;	/* owned: data_dir/notify.sock */
+	int notify_fd;		/* -1 until the first notification */
+	struct {
+		const char *sql;	/* static string: compared by address */
+		sqlite3_stmt *stmt;
+	} cache[STMT_CACHE_SIZE];
+	size_t cache_used;
+};
+
+/* ---- db.c ---- */
+
+/* st_stmt: a prepared statement for sql, which must be a string literal
+ * (cached by its address). It is reset and its bindings cleared: the
+ * caller binds, steps, and calls st_done() when finished with it. Returns
+ * NULL on a prepare error (logged), which is a programming error or a
+ * damaged database. */
+sqlite3_stmt *st_stmt(struct store *st, const char *sql);
+/* st_done: resets stmt so it holds no read transaction open. */
+void st_done(sqlite3_stmt *stmt);
+/* st_err: maps a SQLite result code to an enum store_err, logging what is
+ * not an ordinary outcome. */
+int st_err(struct store *st, int rc);
+/* st_exec: runs sql (no results) through the cache; 0 or a store_err. */
+int st_exec(struct store *st, const char *sql);
+/* st_begin: BEGIN IMMEDIATE (DESIGN.md: every write transaction). */
+int st_begin(struct store *st);
+int st_commit(struct store *st);
+/* st_rollback: never fails in a way the caller can act on. */
+void st_rollback(struct store *st);
+/* st_strdup_col: a malloc'd copy of text column col ("" when NULL). */
+char *st_strdup_col(sqlite3_stmt *stmt, int col);
+
+/* st_collect_strv: steps a bound stmt to the end, collecting text column 0
+ * into a NULL-terminated array (store_strv_free()); resets stmt. */
+int st_collect_strv(struct store *st, sqlite3_stmt *stmt, char ***strv_r);
+
+/* st_lookup_id: runs sql (a string literal) with one text parameter and
+ * returns its first row's first column in *id_r; STORE_ERR_NOT_FOUND when
+ * there is no row. */
+int st_lookup_id(struct store *st, const char *sql, const char *param,
+    int64_t *id_r);
+
+#define STORE_STR_(x) #x
+#define STORE_STR(x) STORE_STR_(x)
+
+/* ---- schema.c ---- */
+int st_migrate(struct store *st, char **error_r);
+int st_schema_latest(void);
+
+/* ---- user.c ---- */
+/* st_user_id: the id of the user with this (already folded) address. */
+int st_user_id(struct store *st, const char *address, int64_t *id_r);
+/* st_quota_room: 0 when user_id can take add_bytes more, else
+ * STORE_ERR_QUOTA (or a lookup error). */
+int st_quota_room(struct store *st, int64_t user_id, int64_t add_bytes);
+/* st_user_fold: validates an address and writes its folded form into out
+ * (LIMIT_ADDR_TOTAL + 1 bytes). */
+int st_user_fold(const char *address, char *out);
+
+/* ---- mailbox.c ---- */
+int st_mailbox_create(struct store *st, int64_t user_id, const char *name,
+    const char *special_use, int64_t *id_r);
+/* st_mailbox_owner: the user a mailbox belongs to. */
+int st_mailbox_owner(struct store *st, int64_t mailbox_id, int64_t *user_id_r);
+/* st_mailbox_next: reserves count UIDs and one new MODSEQ in mailbox_id;
+ * *uid_r is the first reserved UID. Inside a transaction. */
+int st_mailbox_next(struct store *st, int64_t mailbox_id, uint32_t count,
+    uint32_t *uid_r, uint64_t *modseq_r);
+/* st_mailbox_canon: the stored form of a valid name ("inbox" -> "INBOX")
+ * into out (LIMIT_MAILBOX_NAME + 1 bytes); STORE_ERR_INVALID if invalid. */
+int st_mailbox_canon(const char *name, char *out);
+
+/* ---- body.c ---- */
+/* st_body_put: the id of the body with these bytes, inserting it (in
+ * LIMIT_BODY_CHUNK pieces) when no body has the same SHA-256. Inside a
+ * transaction. */
+int st_body_put(struct store *st, const char *data, size_t len,
+    int64_t *body_id_r);
+
+/* ---- message.c ---- */
+/* st_message_insert: one message row (the triggers count the body
+ * reference and the owner's usage). */
+int st_message_insert(struct store *st, int64_t mailbox_id, int64_t user_id,
+    uint32_t uid, int64_t body_id, int64_t size, uint32_t flags,
+    const char *keywords, int64_t internal_date, uint64_t modseq);
+
+/* st_messages_move: moves the messages with uids from src to dst inside
+ * the caller's transaction (store_move without BEGIN/COMMIT). */
+int st_messages_move(struct store *st, int64_t src, const uint32_t *uids,
+    size_t count, int64_t dst, uint32_t *new_uids_r);
+/* st_expunged_record: remembers that uid left mailbox_id at modseq. */
+int st_expunged_record(struct store *st, int64_t mailbox_id, uint32_t uid,
+    uint64_t modseq);
+
+/* ---- flags.c ---- */
+/* st_keywords_normalize: validates a space-separated keyword list (IMAP
+ * atoms, no '\\'), drops case-insensitive duplicates, and returns a
+ * malloc'd normalized list ("" for none) in *out_r. */
+int st_keywords_normalize(const char *keywords, char **out_r);
+
+/* ---- notify.c ---- */
+/* st_notify: tells listeners that user_id's mail changed. Best effort. */
+void st_notify(struct store *st, int64_t user_id);
+void st_notify_close(struct store *st);
+/* st_notify_path: data_dir/notify.sock, malloc'd. */
+char *st_notify_path(const char *data_dir);
+
+#endif

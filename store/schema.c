@@ -1,0 +1,219 @@
+/*
+ * schema.c - the database schema and its migrations.
+ *
+ * The schema version lives in PRAGMA user_version. migrations[i] takes a
+ * database from version i to i + 1; a database newer than the last one
+ * this binary knows is refused rather than misread.
+ *
+ * Tables, in brief:
+ *   meta(key, value)            counters (the last UIDVALIDITY given)
+ *   domains(id, name)
+ *   users(id, address, domain_id, pwhash, quota_bytes, used_bytes,
+ *         messages)             used_bytes/messages kept by triggers
+ *   aliases(source, domain_id, user_id)   source "local@dom" or "@dom"
+ *   mailboxes(id, user_id, name, special_use, uidvalidity, uidnext,
+ *         highestmodseq)
+ *   subscriptions(user_id, name)
+ *   bodies(id, sha256, size, refs)        one per distinct content
+ *   body_chunks(id, body_id, seq, data)   LIMIT_BODY_CHUNK pieces
+ *   messages(id, mailbox_id, user_id, uid, body_id, size, flags,
+ *         keywords, internal_date, modseq)
+ *   expunged(mailbox_id, uid, modseq)     for CONDSTORE/QRESYNC
+ */
+#include <stdlib.h>
+
+#include "common/xalloc.h"
+#include "internal.h"
+
+static const char *const migrations[] = {
+	/* 0 -> 1 */
+	"CREATE TABLE meta ("
+	"  key TEXT PRIMARY KEY,"
+	"  value INTEGER NOT NULL"
+	") WITHOUT ROWID;"
+	"CREATE TABLE domains ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE"
+	");"
+	"CREATE TABLE users ("
+	"  id INTEGER PRIMARY KEY,"
+	"  address TEXT NOT NULL UNIQUE,"
+	"  domain_id INTEGER NOT NULL REFERENCES domains(id),"
+	"  pwhash TEXT NOT NULL,"
+	"  quota_bytes INTEGER NOT NULL DEFAULT 0,"
+	"  used_bytes INTEGER NOT NULL DEFAULT 0,"
+	"  messages INTEGER NOT NULL DEFAULT 0"
+	");"
+	"CREATE INDEX users_domain ON users(domain_id);"
+	"CREATE TABLE aliases ("
+	"  source TEXT NOT NULL,"
+	"  domain_id INTEGER NOT NULL REFERENCES domains(id) ON DELETE CASCADE,"
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  PRIMARY KEY (source, user_id)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX aliases_user ON aliases(user_id);"
+	"CREATE INDEX aliases_domain ON aliases(domain_id);"
+	"CREATE TABLE mailboxes ("
+	"  id INTEGER PRIMARY KEY,"
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  name TEXT NOT NULL,"
+	"  special_use TEXT,"
+	"  uidvalidity INTEGER NOT NULL,"
+	"  uidnext INTEGER NOT NULL DEFAULT 1,"
+	"  highestmodseq INTEGER NOT NULL DEFAULT 1,"
+	"  UNIQUE (user_id, name)"
+	");"
+	"CREATE TABLE subscriptions ("
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  name TEXT NOT NULL,"
+	"  PRIMARY KEY (user_id, name)"
+	") WITHOUT ROWID;"
+	"CREATE TABLE bodies ("
+	"  id INTEGER PRIMARY KEY,"
+	"  sha256 BLOB NOT NULL UNIQUE,"
+	"  size INTEGER NOT NULL,"
+	"  refs INTEGER NOT NULL DEFAULT 0"
+	");"
+	"CREATE TABLE body_chunks ("
+	"  id INTEGER PRIMARY KEY,"
+	"  body_id INTEGER NOT NULL REFERENCES bodies(id) ON DELETE CASCADE,"
+	"  seq INTEGER NOT NULL,"
+	"  data BLOB NOT NULL,"
+	"  UNIQUE (body_id, seq)"
+	");"
+	"CREATE TABLE messages ("
+	"  id INTEGER PRIMARY KEY,"
+	"  mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id)"
+	"    ON DELETE CASCADE,"
+	"  user_id INTEGER NOT NULL,"
+	"  uid INTEGER NOT NULL,"
+	"  body_id INTEGER NOT NULL REFERENCES bodies(id),"
+	"  size INTEGER NOT NULL,"
+	"  flags INTEGER NOT NULL DEFAULT 0,"
+	"  keywords TEXT NOT NULL DEFAULT '',"
+	"  internal_date INTEGER NOT NULL,"
+	"  modseq INTEGER NOT NULL,"
+	"  UNIQUE (mailbox_id, uid)"
+	");"
+	"CREATE INDEX messages_body ON messages(body_id);"
+	"CREATE INDEX messages_user ON messages(user_id);"
+	"CREATE TABLE expunged ("
+	"  mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id)"
+	"    ON DELETE CASCADE,"
+	"  uid INTEGER NOT NULL,"
+	"  modseq INTEGER NOT NULL,"
+	"  PRIMARY KEY (mailbox_id, uid)"
+	") WITHOUT ROWID;"
+	/* Reference counts and usage follow the message rows, whatever
+	 * deletes them (expunge, mailbox or user removal by cascade). */
+	"CREATE TRIGGER messages_insert AFTER INSERT ON messages BEGIN"
+	"  UPDATE bodies SET refs = refs + 1 WHERE id = new.body_id;"
+	"  UPDATE users SET used_bytes = used_bytes + new.size,"
+	"    messages = messages + 1 WHERE id = new.user_id;"
+	"END;"
+	"CREATE TRIGGER messages_delete AFTER DELETE ON messages BEGIN"
+	"  UPDATE users SET used_bytes = used_bytes - old.size,"
+	"    messages = messages - 1 WHERE id = old.user_id;"
+	"  UPDATE bodies SET refs = refs - 1 WHERE id = old.body_id;"
+	"  DELETE FROM bodies WHERE id = old.body_id AND refs <= 0;"
+	"END;"
+	"CREATE TRIGGER messages_move AFTER UPDATE OF user_id, size ON messages"
+	"  BEGIN"
+	"  UPDATE users SET used_bytes = used_bytes - old.size,"
+	"    messages = messages - 1 WHERE id = old.user_id;"
+	"  UPDATE users SET used_bytes = used_bytes + new.size,"
+	"    messages = messages + 1 WHERE id = new.user_id;"
+	"END;",
+};
+
+#define SCHEMA_LATEST ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+int
+store_schema_version(void)
+{
+	return SCHEMA_LATEST;
+}
+
+int
+st_schema_latest(void)
+{
+	return SCHEMA_LATEST;
+}
+
+static int
+read_version(struct store *st, int *version_r)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &stmt,
+	    NULL) != SQLITE_OK)
+		return st_err(st, sqlite3_errcode(st->db));
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		*version_r = sqlite3_column_int(stmt, 0);
+	sqlite3_finalize(stmt);
+	return rc == SQLITE_ROW ? 0 : st_err(st, rc);
+}
+
+int
+st_migrate(struct store *st, char **error_r)
+{
+	int version, ret, rc;
+	char *sql;
+
+	if ((ret = read_version(st, &version)) != 0) {
+		*error_r = xasprintf("cannot read schema version: %s",
+		    sqlite3_errmsg(st->db));
+		return ret;
+	}
+	if (version == SCHEMA_LATEST)
+		return 0;
+	if (version > SCHEMA_LATEST) {
+		*error_r = xasprintf("database schema version %d is newer than "
+		    "this letterbox knows (%d): upgrade letterbox", version,
+		    SCHEMA_LATEST);
+		return STORE_ERR_TOO_NEW;
+	}
+	if ((ret = st_begin(st)) != 0) {
+		*error_r = xasprintf("cannot lock database to migrate: %s",
+		    store_strerror(ret));
+		return ret;
+	}
+	/* Another process may have migrated while we waited for the lock. */
+	if ((ret = read_version(st, &version)) != 0)
+		goto fail;
+	if (version > SCHEMA_LATEST) {
+		st_rollback(st);
+		*error_r = xasprintf("database schema version %d is newer than "
+		    "this letterbox knows (%d): upgrade letterbox", version,
+		    SCHEMA_LATEST);
+		return STORE_ERR_TOO_NEW;
+	}
+	for (; version < SCHEMA_LATEST; version++) {
+		rc = sqlite3_exec(st->db, migrations[version], NULL, NULL,
+		    NULL);
+		if (rc != SQLITE_OK) {
+			ret = st_err(st, rc);
+			goto fail;
+		}
+	}
+	sql = xasprintf("PRAGMA user_version = %d", SCHEMA_LATEST);
+	rc = sqlite3_exec(st->db, sql, NULL, NULL, NULL);
+	free(sql);
+	if (rc != SQLITE_OK) {
+		ret = st_err(st, rc);
+		goto fail;
+	}
+	if ((ret = st_commit(st)) != 0) {
+		*error_r = xasprintf("cannot commit migration: %s",
+		    store_strerror(ret));
+		return ret;
+	}
+	return 0;
+fail:
+	*error_r = xasprintf("migration to schema version %d failed: %s",
+	    version + 1, sqlite3_errmsg(st->db));
+	st_rollback(st);
+	return ret;
+}

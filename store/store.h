@@ -1,0 +1,326 @@
+/*
+ * store.h - the message store: accounts, mailboxes and messages in SQLite.
+ *
+ * The only interface to the database; no SQL exists outside store/. The
+ * API speaks in users, mailboxes, messages and UIDs so that another backend
+ * could implement the same functions.
+ *
+ * Threads: a struct store is one database handle and belongs to one thread.
+ * Open one per thread (DESIGN.md).
+ *
+ * Errors: functions return 0 or a negative enum store_err. Lists and strings
+ * handed back are owned by the caller and freed with the matching *_free().
+ *
+ * Durability: WAL with synchronous=FULL; a function that returns 0 after a
+ * write has committed it to disk.
+ */
+#ifndef LETTERBOX_STORE_H
+#define LETTERBOX_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/auth.h"
+
+struct store;
+
+enum store_err {
+	STORE_OK = 0,
+	STORE_ERR_NOT_FOUND = -1,	/* no such domain/user/mailbox/message */
+	STORE_ERR_EXISTS = -2,		/* the name is taken */
+	STORE_ERR_INVALID = -3,		/* bad name, address, flag or argument */
+	STORE_ERR_QUOTA = -4,		/* the user's quota would be exceeded */
+	STORE_ERR_NOT_LOCAL = -5,	/* address in a domain we do not host */
+	STORE_ERR_IN_USE = -6,		/* still referenced (domain with users,
+					   INBOX delete, mailbox with children) */
+	STORE_ERR_TEMP = -7,		/* busy, disk full, I/O: try again */
+	STORE_ERR_TOO_NEW = -8,		/* database made by a newer version */
+	STORE_ERR_CORRUPT = -9,		/* database damaged */
+	STORE_ERR_AUTH = -10,		/* wrong user or password */
+	STORE_ERR_LIMIT = -11,		/* a limits.h bound would be passed */
+};
+
+/* store_strerror: a short English text for an enum store_err. */
+const char *store_strerror(int err);
+
+/* ---- Opening ---------------------------------------------------------- */
+
+/*
+ * store_open: opens (creating when absent) data_dir/letterbox.db, creating
+ * data_dir (mode 0700) if needed, and migrates the schema to this version.
+ * Returns 0 with *store_r, or an error with a malloc'd *error_r the caller
+ * frees (e.g. STORE_ERR_TOO_NEW names both versions).
+ */
+int store_open(const char *data_dir, struct store **store_r, char **error_r);
+void store_close(struct store **store);
+
+/* store_schema_version: the schema version this binary writes. */
+int store_schema_version(void);
+
+/* ---- Domains ---------------------------------------------------------- */
+
+int store_domain_add(struct store *st, const char *name);
+/* store_domain_del: STORE_ERR_IN_USE while it has users. Its aliases go. */
+int store_domain_del(struct store *st, const char *name);
+/* store_domain_list: *names_r is a NULL-terminated array, sorted; free with
+ * store_strv_free(). */
+int store_domain_list(struct store *st, char ***names_r);
+void store_strv_free(char ***strv);
+
+/* ---- Users ------------------------------------------------------------ */
+
+struct store_user {
+	int64_t id;
+	char *address;		/* lower-case local@domain */
+	int64_t quota_bytes;	/* 0: unlimited */
+	int64_t used_bytes;	/* sum of the sizes of the user's messages */
+	int64_t messages;	/* number of messages in all mailboxes */
+};
+
+/*
+ * store_user_add: creates the user with a password hash (auth_hash()) and
+ * its INBOX, Sent, Drafts, Trash, Junk and Archive (RFC 6154 special-use
+ * attributes), all in one transaction. The domain must exist.
+ */
+int store_user_add(struct store *st, const char *address, const char *pwhash,
+    int64_t quota_bytes, int64_t *id_r);
+/* store_user_del: removes the user, its mailboxes, messages and aliases
+ * pointing at it; bodies no longer referenced are freed. */
+int store_user_del(struct store *st, const char *address);
+int store_user_set_password(struct store *st, const char *address,
+    const char *pwhash);
+int store_user_set_quota(struct store *st, const char *address,
+    int64_t quota_bytes);
+/* store_user_get: fills *user_r (free with store_user_clear()). */
+int store_user_get(struct store *st, const char *address,
+    struct store_user *user_r);
+int store_user_get_by_id(struct store *st, int64_t id,
+    struct store_user *user_r);
+void store_user_clear(struct store_user *user);
+/* store_user_list: all users sorted by address; free with
+ * store_user_list_free(). */
+int store_user_list(struct store *st, struct store_user **users_r,
+    size_t *count_r);
+void store_user_list_free(struct store_user **users, size_t count);
+
+/*
+ * store_user_login: checks address and password. An unknown user costs the
+ * same work and gives the same STORE_ERR_AUTH as a wrong password. When the
+ * hash was made with other limits than ctx's, it is replaced. No
+ * transaction is open while hashing. Returns 0 with *user_id_r.
+ */
+int store_user_login(struct store *st, struct auth_ctx *ctx,
+    const char *address, const char *password, int64_t *user_id_r);
+
+/* ---- Aliases and address resolution ----------------------------------- */
+
+/* store_alias_add: source is "local@domain" or "@domain" (catch-all) in a
+ * hosted domain; target must be an existing user. An alias may have several
+ * targets (one call each). */
+int store_alias_add(struct store *st, const char *source, const char *target);
+/* store_alias_del: target NULL removes every target of source. */
+int store_alias_del(struct store *st, const char *source, const char *target);
+
+struct store_alias {
+	char *source;
+	char *target;
+};
+int store_alias_list(struct store *st, struct store_alias **aliases_r,
+    size_t *count_r);
+void store_alias_list_free(struct store_alias **aliases, size_t count);
+
+/*
+ * store_resolve: the local users an address reaches, in this order, the
+ * first that matches wins: a user; an alias; with plus-addressing
+ * ("alice+tag") the same two for the base ("alice"); the catch-all alias
+ * of the domain. Returns 0 with 1..LIMIT_RECIPIENTS distinct ids in
+ * user_ids_r (an array of LIMIT_RECIPIENTS) and *count_r,
+ * STORE_ERR_NOT_LOCAL for a domain we do not host, STORE_ERR_NOT_FOUND for
+ * no such recipient in a hosted domain, STORE_ERR_INVALID for a malformed
+ * address.
+ */
+int store_resolve(struct store *st, const char *address, int64_t *user_ids_r,
+    size_t *count_r);
+
+/* ---- Mailboxes -------------------------------------------------------- */
+
+/* Names: UTF-8, '/' separates levels, no empty level, no control
+ * characters, at most LIMIT_MAILBOX_NAME octets. "INBOX" is matched
+ * case-insensitively and always stored as "INBOX". */
+#define STORE_MAILBOX_SEP '/'
+
+struct store_mailbox {
+	int64_t id;
+	char *name;
+	char *special_use;	/* "\\Sent" ... or NULL */
+	bool subscribed;
+	uint32_t uidvalidity;
+	uint32_t uidnext;
+	uint64_t highestmodseq;
+	uint32_t messages;
+	uint32_t unseen;
+	int64_t size;		/* bytes of its messages */
+};
+
+/* store_mailbox_name_valid: true when name is acceptable as above. */
+bool store_mailbox_name_valid(const char *name);
+
+/* store_mailbox_create: special_use is NULL or one of the RFC 6154
+ * attributes (\All \Archive \Drafts \Flagged \Junk \Sent \Trash). The new
+ * mailbox gets a UIDVALIDITY never given before. */
+int store_mailbox_create(struct store *st, int64_t user_id, const char *name,
+    const char *special_use, int64_t *id_r);
+/* store_mailbox_delete: its messages are expunged. STORE_ERR_IN_USE for
+ * INBOX, and for a mailbox that has children. */
+int store_mailbox_delete(struct store *st, int64_t user_id, const char *name);
+/*
+ * store_mailbox_rename: renames the mailbox and its children
+ * ("a" -> "b" renames "a/x" to "b/x"). Renaming INBOX moves its messages
+ * into a new mailbox and leaves INBOX empty (RFC 3501 6.3.5).
+ */
+int store_mailbox_rename(struct store *st, int64_t user_id,
+    const char *old_name, const char *new_name);
+/* store_mailbox_subscribe: subscriptions are names, kept when the mailbox
+ * is deleted (RFC 3501 6.3.6). */
+int store_mailbox_subscribe(struct store *st, int64_t user_id,
+    const char *name, bool subscribe);
+/* store_subscription_list: subscribed names, sorted; store_strv_free(). */
+int store_subscription_list(struct store *st, int64_t user_id,
+    char ***names_r);
+/* store_mailbox_get: one mailbox with its counters; free with
+ * store_mailbox_clear(). */
+int store_mailbox_get(struct store *st, int64_t user_id, const char *name,
+    struct store_mailbox *mailbox_r);
+void store_mailbox_clear(struct store_mailbox *mailbox);
+/* store_mailbox_list: the user's mailboxes sorted by name (INBOX first). */
+int store_mailbox_list(struct store *st, int64_t user_id,
+    struct store_mailbox **mailboxes_r, size_t *count_r);
+void store_mailbox_list_free(struct store_mailbox **mailboxes, size_t count);
+
+/* ---- Messages --------------------------------------------------------- */
+
+/* System flags (RFC 3501 2.3.2); \Recent is per session, not stored. */
+#define STORE_FLAG_SEEN		0x01
+#define STORE_FLAG_ANSWERED	0x02
+#define STORE_FLAG_FLAGGED	0x04
+#define STORE_FLAG_DELETED	0x08
+#define STORE_FLAG_DRAFT	0x10
+#define STORE_FLAGS_ALL		0x1f
+
+struct store_message {
+	int64_t id;
+	uint32_t uid;
+	uint32_t flags;		/* STORE_FLAG_* */
+	char *keywords;		/* space-separated, "" when none */
+	int64_t internal_date;	/* seconds since the epoch */
+	uint64_t modseq;
+	int64_t size;		/* octets of the body */
+	int64_t body_id;
+};
+
+/*
+ * store_deliver: stores one message of len bytes into the INBOX of each of
+ * the count users in one transaction: the body once, a message per user.
+ * results_r (count entries) gets each user's outcome: 0, or
+ * STORE_ERR_QUOTA when that user has no room (the others still get it).
+ * uids_r (count entries, may be NULL) gets the new UIDs. Returns 0 when at
+ * least one user got the message, STORE_ERR_QUOTA when none had room, or
+ * another error with nothing stored.
+ */
+int store_deliver(struct store *st, const int64_t *user_ids, size_t count,
+    const char *data, size_t len, int64_t internal_date, int *results_r,
+    uint32_t *uids_r);
+
+/* store_append: adds a message to one mailbox with flags and keywords
+ * (space-separated, may be NULL); checks the owner's quota. */
+int store_append(struct store *st, int64_t mailbox_id, const char *data,
+    size_t len, uint32_t flags, const char *keywords, int64_t internal_date,
+    uint32_t *uid_r);
+
+/* store_message_list: messages with uid_lo <= UID <= uid_hi in UID order
+ * (uid_hi 0 means no upper bound); free with store_message_list_free(). */
+int store_message_list(struct store *st, int64_t mailbox_id, uint32_t uid_lo,
+    uint32_t uid_hi, struct store_message **messages_r, size_t *count_r);
+void store_message_list_free(struct store_message **messages, size_t count);
+int store_message_get(struct store *st, int64_t mailbox_id, uint32_t uid,
+    struct store_message *message_r);
+void store_message_clear(struct store_message *message);
+
+/* store_body_read: the whole body of message uid, malloc'd into *data_r
+ * (NUL-terminated for convenience; *len_r excludes the NUL). */
+int store_body_read(struct store *st, int64_t mailbox_id, uint32_t uid,
+    char **data_r, size_t *len_r);
+/* store_body_read_range: up to size bytes from offset of body body_id into
+ * buf, *len_r the count (0 at the end). Each call is its own short read,
+ * so a session can stream a large body without holding a transaction.
+ * STORE_ERR_NOT_FOUND when the body is gone. */
+int store_body_read_range(struct store *st, int64_t body_id, int64_t offset,
+    char *buf, size_t size, size_t *len_r);
+
+enum store_flag_op {
+	STORE_FLAGS_REPLACE,
+	STORE_FLAGS_ADD,
+	STORE_FLAGS_REMOVE,
+};
+/*
+ * store_flags_update: applies op with flags and keywords (space-separated,
+ * may be NULL) to the messages with the count given UIDs (absent UIDs are
+ * skipped) in one transaction; each changed message gets a new MODSEQ.
+ */
+int store_flags_update(struct store *st, int64_t mailbox_id,
+    const uint32_t *uids, size_t count, enum store_flag_op op, uint32_t flags,
+    const char *keywords);
+
+/*
+ * store_copy / store_move: copy (or move) the messages with the given UIDs
+ * from src to dst in one transaction, keeping flags, keywords and internal
+ * dates. new_uids_r (count entries, may be NULL) gets the UID in dst of
+ * each, or 0 where the source UID did not exist. Copy checks the quota;
+ * move does not change usage.
+ */
+int store_copy(struct store *st, int64_t src_mailbox_id, const uint32_t *uids,
+    size_t count, int64_t dst_mailbox_id, uint32_t *new_uids_r);
+int store_move(struct store *st, int64_t src_mailbox_id, const uint32_t *uids,
+    size_t count, int64_t dst_mailbox_id, uint32_t *new_uids_r);
+
+/*
+ * store_expunge: removes messages flagged \Deleted; with uids non-NULL
+ * only those among the count UIDs (RFC 4315 UID EXPUNGE). *expunged_r
+ * (may be NULL; free()) gets the removed UIDs ascending, *expunged_count_r
+ * their number. Bodies no longer referenced are freed.
+ */
+int store_expunge(struct store *st, int64_t mailbox_id, const uint32_t *uids,
+    size_t count, uint32_t **expunged_r, size_t *expunged_count_r);
+
+/* ---- Integrity -------------------------------------------------------- */
+
+/*
+ * store_check: verifies the database (SQLite integrity and foreign keys,
+ * body reference counts, SHA-256 of every body, quota usage, UIDs below
+ * UIDNEXT, every user has an INBOX). Calls report(arg, text) once per
+ * problem. Returns 0 when all is well, STORE_ERR_CORRUPT when a problem
+ * was reported, or another error when the check could not run.
+ */
+int store_check(struct store *st, void (*report)(void *arg, const char *text),
+    void *arg);
+
+/* ---- Change notification ---------------------------------------------- */
+
+/*
+ * After a commit that changes a user's mailboxes the store sends a
+ * datagram "<user_id>\n" to data_dir/notify.sock (nobody listening is not
+ * an error). The IMAP worker listens there to wake IDLE sessions.
+ */
+
+/* store_notify_listen: binds the notification socket of data_dir,
+ * replacing a stale one. Returns 0 with a non-blocking datagram *fd_r. */
+int store_notify_listen(const char *data_dir, int *fd_r, char **error_r);
+/* store_notify_recv: reads one pending notification. Returns 0 with
+ * *user_id_r, STORE_ERR_NOT_FOUND when none is pending, STORE_ERR_TEMP on
+ * error. Malformed datagrams are skipped. */
+int store_notify_recv(int fd, int64_t *user_id_r);
+/* store_notify_unlisten: closes fd and removes the socket file. */
+void store_notify_unlisten(const char *data_dir, int *fd);
+
+#endif
