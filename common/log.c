@@ -42,7 +42,7 @@ log_level_parse(const char *name)
 	return -1;
 }
 
-static void
+static void __attribute__((format(printf, 2, 0)))
 log_write(enum log_level level, const char *fmt, va_list ap)
 {
 	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
