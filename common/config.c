@@ -320,9 +320,11 @@ parse_line(struct config *cfg, char *line, char *section, size_t section_size,
 	if (*s == '\0' || *s == '#' || *s == ';')
 		return 0;
 	if (*s == '[') {
-		char *close = strchr(s, ']');
+		char *close = strchr(s, ']'), *rest;
 
-		if (close == NULL || *trim(close + 1) != '\0') {
+		/* DESIGN.md's own example comments after a section line. */
+		rest = close != NULL ? trim(close + 1) : NULL;
+		if (close == NULL || (*rest != '\0' && *rest != '#')) {
 			*why = "a section line must be [name]";
 			return -1;
 		}

@@ -10,7 +10,7 @@
  *   domains(id, name)
  *   users(id, address, domain_id, pwhash, quota_bytes, used_bytes,
  *         messages)             used_bytes/messages kept by triggers
- *   aliases(source, domain_id, user_id)   source "local@dom" or "@dom"
+ *   aliases(source, user_id, domain_id)   source "local@dom" or "@dom"
  *   mailboxes(id, user_id, name, special_use, uidvalidity, uidnext,
  *         highestmodseq)
  *   subscriptions(user_id, name)
@@ -45,10 +45,13 @@ static const char *const migrations[] = {
 	"  messages INTEGER NOT NULL DEFAULT 0"
 	");"
 	"CREATE INDEX users_domain ON users(domain_id);"
+	/* Columns in primary key order: SQLite 3.40.0-3.41.0 (Debian 12)
+	 * integrity_check misreports NOT NULL columns of a WITHOUT ROWID
+	 * table whose key order differs from its column order. */
 	"CREATE TABLE aliases ("
 	"  source TEXT NOT NULL,"
-	"  domain_id INTEGER NOT NULL REFERENCES domains(id) ON DELETE CASCADE,"
 	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  domain_id INTEGER NOT NULL REFERENCES domains(id) ON DELETE CASCADE,"
 	"  PRIMARY KEY (source, user_id)"
 	") WITHOUT ROWID;"
 	"CREATE INDEX aliases_user ON aliases(user_id);"
