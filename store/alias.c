@@ -114,6 +114,24 @@ store_alias_del(struct store *st, const char *source, const char *target)
 	return sqlite3_changes(st->db) > 0 ? 0 : STORE_ERR_NOT_FOUND;
 }
 
+static void
+alias_from_row(sqlite3_stmt *stmt, void *item)
+{
+	struct store_alias *a = item;
+
+	a->source = st_strdup_col(stmt, 0);
+	a->target = st_strdup_col(stmt, 1);
+}
+
+static void
+alias_clear(void *item)
+{
+	struct store_alias *a = item;
+
+	free(a->source);
+	free(a->target);
+}
+
 int
 store_alias_list(struct store *st, struct store_alias **aliases_r,
     size_t *count_r)
@@ -121,39 +139,18 @@ store_alias_list(struct store *st, struct store_alias **aliases_r,
 	sqlite3_stmt *stmt = st_stmt(st, "SELECT a.source, u.address"
 	    " FROM aliases a JOIN users u ON u.id = a.user_id"
 	    " ORDER BY a.source, u.address");
-	struct store_alias *v = NULL;
-	size_t n = 0;
-	int rc;
 
 	if (stmt == NULL)
 		return STORE_ERR_TEMP;
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		v = xreallocarray(v, n + 1, sizeof(*v));
-		v[n].source = st_strdup_col(stmt, 0);
-		v[n].target = st_strdup_col(stmt, 1);
-		n++;
-	}
-	st_done(stmt);
-	if (rc != SQLITE_DONE) {
-		store_alias_list_free(&v, n);
-		return st_err(st, rc);
-	}
-	*aliases_r = v;
-	*count_r = n;
-	return 0;
+	return st_collect(st, stmt, sizeof(**aliases_r), alias_from_row,
+	    alias_clear, (void **)aliases_r, count_r);
 }
 
 void
 store_alias_list_free(struct store_alias **aliasesp, size_t count)
 {
-	if (*aliasesp == NULL)
-		return;
-	for (size_t i = 0; i < count; i++) {
-		free((*aliasesp)[i].source);
-		free((*aliasesp)[i].target);
-	}
-	free(*aliasesp);
-	*aliasesp = NULL;
+	st_items_free((void **)aliasesp, count, sizeof(**aliasesp),
+	    alias_clear);
 }
 
 /* lookup: the users that key (a user address or alias source) reaches:

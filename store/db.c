@@ -276,20 +276,63 @@ st_collect_strv(struct store *st, sqlite3_stmt *stmt, char ***strv_r)
 }
 
 int
-st_lookup_id(struct store *st, const char *sql, const char *param,
-    int64_t *id_r)
+st_step_id(struct store *st, sqlite3_stmt *stmt, int64_t *id_r)
 {
-	sqlite3_stmt *stmt = st_stmt(st, sql);
-	int rc;
+	int rc = sqlite3_step(stmt);
 
-	if (stmt == NULL)
-		return STORE_ERR_TEMP;
-	sqlite3_bind_text(stmt, 1, param, -1, SQLITE_STATIC);
-	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW)
 		*id_r = sqlite3_column_int64(stmt, 0);
 	st_done(stmt);
 	if (rc == SQLITE_ROW)
 		return 0;
 	return rc == SQLITE_DONE ? STORE_ERR_NOT_FOUND : st_err(st, rc);
+}
+
+int
+st_lookup_id(struct store *st, const char *sql, const char *param,
+    int64_t *id_r)
+{
+	sqlite3_stmt *stmt = st_stmt(st, sql);
+
+	if (stmt == NULL)
+		return STORE_ERR_TEMP;
+	sqlite3_bind_text(stmt, 1, param, -1, SQLITE_STATIC);
+	return st_step_id(st, stmt, id_r);
+}
+
+int
+st_collect(struct store *st, sqlite3_stmt *stmt, size_t size,
+    void (*from_row)(sqlite3_stmt *, void *), void (*clear)(void *),
+    void **items_r, size_t *count_r)
+{
+	char *items = NULL;
+	size_t n = 0;
+	int rc;
+
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		items = xreallocarray(items, n + 1, size);
+		from_row(stmt, items + n * size);
+		n++;
+	}
+	st_done(stmt);
+	if (rc != SQLITE_DONE) {
+		st_items_free((void **)&items, n, size, clear);
+		return st_err(st, rc);
+	}
+	*items_r = items;
+	*count_r = n;
+	return 0;
+}
+
+void
+st_items_free(void **itemsp, size_t count, size_t size, void (*clear)(void *))
+{
+	char *items = *itemsp;
+
+	if (items == NULL)
+		return;
+	for (size_t i = 0; i < count; i++)
+		clear(items + i * size);
+	free(items);
+	*itemsp = NULL;
 }

@@ -57,6 +57,20 @@ int st_collect_strv(struct store *st, sqlite3_stmt *stmt, char ***strv_r);
 int st_lookup_id(struct store *st, const char *sql, const char *param,
     int64_t *id_r);
 
+/* st_step_id: steps a bound stmt once: its first column into *id_r, or
+ * STORE_ERR_NOT_FOUND when there is no row. Resets stmt. */
+int st_step_id(struct store *st, sqlite3_stmt *stmt, int64_t *id_r);
+/* st_collect: steps a bound stmt to the end, making an array of items of
+ * size bytes with from_row(stmt, item); on failure frees what it made
+ * with clear(item). Resets stmt. */
+int st_collect(struct store *st, sqlite3_stmt *stmt, size_t size,
+    void (*from_row)(sqlite3_stmt *, void *), void (*clear)(void *),
+    void **items_r, size_t *count_r);
+/* st_items_free: clear()s count items of size bytes, frees the array and
+ * sets *itemsp to NULL. */
+void st_items_free(void **itemsp, size_t count, size_t size,
+    void (*clear)(void *));
+
 #define STORE_STR_(x) #x
 #define STORE_STR(x) STORE_STR_(x)
 

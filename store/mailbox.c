@@ -167,6 +167,20 @@ st_mailbox_create(struct store *st, int64_t user_id, const char *name,
 	return subscribe(st, user_id, name, true);
 }
 
+/* user_exists: STORE_ERR_NOT_FOUND for an unknown user, so that it does
+ * not surface as a foreign key failure. */
+static int
+user_exists(struct store *st, int64_t user_id)
+{
+	sqlite3_stmt *stmt = st_stmt(st, "SELECT id FROM users WHERE id = ?");
+	int64_t id;
+
+	if (stmt == NULL)
+		return STORE_ERR_TEMP;
+	sqlite3_bind_int64(stmt, 1, user_id);
+	return st_step_id(st, stmt, &id);
+}
+
 int
 store_mailbox_create(struct store *st, int64_t user_id, const char *name,
     const char *special_use, int64_t *id_r)
@@ -179,12 +193,11 @@ store_mailbox_create(struct store *st, int64_t user_id, const char *name,
 		return ret;
 	if ((ret = st_begin(st)) != 0)
 		return ret;
-	if ((ret = st_mailbox_create(st, user_id, canon, special_use,
+	if ((ret = user_exists(st, user_id)) != 0 ||
+	    (ret = st_mailbox_create(st, user_id, canon, special_use,
 	    &id)) != 0) {
 		st_rollback(st);
-		/* A missing user shows as a foreign key failure. */
-		return ret == STORE_ERR_INVALID && special_use == NULL ?
-		    STORE_ERR_NOT_FOUND : ret;
+		return ret;
 	}
 	if ((ret = st_commit(st)) != 0)
 		return ret;
@@ -200,19 +213,12 @@ mailbox_id(struct store *st, int64_t user_id, const char *canon,
 {
 	sqlite3_stmt *stmt = st_stmt(st, "SELECT id FROM mailboxes"
 	    " WHERE user_id = ? AND name = ?");
-	int rc;
 
 	if (stmt == NULL)
 		return STORE_ERR_TEMP;
 	sqlite3_bind_int64(stmt, 1, user_id);
 	sqlite3_bind_text(stmt, 2, canon, -1, SQLITE_STATIC);
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW)
-		*id_r = sqlite3_column_int64(stmt, 0);
-	st_done(stmt);
-	if (rc == SQLITE_ROW)
-		return 0;
-	return rc == SQLITE_DONE ? STORE_ERR_NOT_FOUND : st_err(st, rc);
+	return st_step_id(st, stmt, id_r);
 }
 
 /* Children of "a" are the names in ["a/", "a0"): '0' follows '/' in
@@ -394,11 +400,10 @@ store_mailbox_subscribe(struct store *st, int64_t user_id, const char *name,
 	char canon[LIMIT_MAILBOX_NAME + 1];
 	int ret;
 
-	if ((ret = st_mailbox_canon(name, canon)) != 0)
+	if ((ret = st_mailbox_canon(name, canon)) != 0 ||
+	    (ret = user_exists(st, user_id)) != 0)
 		return ret;
-	ret = subscribe(st, user_id, canon, on);
-	/* A missing user shows as a foreign key failure. */
-	return ret == STORE_ERR_INVALID ? STORE_ERR_NOT_FOUND : ret;
+	return subscribe(st, user_id, canon, on);
 }
 
 int
@@ -425,8 +430,10 @@ store_subscription_list(struct store *st, int64_t user_id, char ***names_r)
 	" FROM mailboxes m"
 
 static void
-mailbox_from_row(sqlite3_stmt *stmt, struct store_mailbox *mb)
+mailbox_from_row(sqlite3_stmt *stmt, void *item)
 {
+	struct store_mailbox *mb = item;
+
 	mb->id = sqlite3_column_int64(stmt, 0);
 	mb->name = st_strdup_col(stmt, 1);
 	mb->special_use = sqlite3_column_type(stmt, 2) == SQLITE_NULL ? NULL :
@@ -473,42 +480,30 @@ store_mailbox_clear(struct store_mailbox *mb)
 	memset(mb, 0, sizeof(*mb));
 }
 
+static void
+mailbox_clear(void *item)
+{
+	store_mailbox_clear(item);
+}
+
 int
 store_mailbox_list(struct store *st, int64_t user_id,
     struct store_mailbox **mailboxes_r, size_t *count_r)
 {
 	sqlite3_stmt *stmt = st_stmt(st, MAILBOX_SELECT " WHERE m.user_id = ?"
 	    " ORDER BY m.name != 'INBOX', m.name");
-	struct store_mailbox *v = NULL;
-	size_t n = 0;
-	int rc;
 
 	if (stmt == NULL)
 		return STORE_ERR_TEMP;
 	sqlite3_bind_int64(stmt, 1, user_id);
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		v = xreallocarray(v, n + 1, sizeof(*v));
-		mailbox_from_row(stmt, &v[n++]);
-	}
-	st_done(stmt);
-	if (rc != SQLITE_DONE) {
-		store_mailbox_list_free(&v, n);
-		return st_err(st, rc);
-	}
-	*mailboxes_r = v;
-	*count_r = n;
-	return 0;
+	return st_collect(st, stmt, sizeof(**mailboxes_r), mailbox_from_row,
+	    mailbox_clear, (void **)mailboxes_r, count_r);
 }
 
 void
 store_mailbox_list_free(struct store_mailbox **mbp, size_t count)
 {
-	if (*mbp == NULL)
-		return;
-	for (size_t i = 0; i < count; i++)
-		store_mailbox_clear(&(*mbp)[i]);
-	free(*mbp);
-	*mbp = NULL;
+	st_items_free((void **)mbp, count, sizeof(**mbp), mailbox_clear);
 }
 
 int
@@ -516,18 +511,11 @@ st_mailbox_owner(struct store *st, int64_t mailbox_id, int64_t *user_id_r)
 {
 	sqlite3_stmt *stmt = st_stmt(st, "SELECT user_id FROM mailboxes"
 	    " WHERE id = ?");
-	int rc;
 
 	if (stmt == NULL)
 		return STORE_ERR_TEMP;
 	sqlite3_bind_int64(stmt, 1, mailbox_id);
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW)
-		*user_id_r = sqlite3_column_int64(stmt, 0);
-	st_done(stmt);
-	if (rc == SQLITE_ROW)
-		return 0;
-	return rc == SQLITE_DONE ? STORE_ERR_NOT_FOUND : st_err(st, rc);
+	return st_step_id(st, stmt, user_id_r);
 }
 
 int

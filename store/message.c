@@ -44,18 +44,11 @@ inbox_id(struct store *st, int64_t user_id, int64_t *id_r)
 {
 	sqlite3_stmt *stmt = st_stmt(st, "SELECT id FROM mailboxes"
 	    " WHERE user_id = ? AND name = 'INBOX'");
-	int rc;
 
 	if (stmt == NULL)
 		return STORE_ERR_TEMP;
 	sqlite3_bind_int64(stmt, 1, user_id);
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW)
-		*id_r = sqlite3_column_int64(stmt, 0);
-	st_done(stmt);
-	if (rc == SQLITE_ROW)
-		return 0;
-	return rc == SQLITE_DONE ? STORE_ERR_NOT_FOUND : st_err(st, rc);
+	return st_step_id(st, stmt, id_r);
 }
 
 /* deliver_one: one user's copy, inside the delivery's transaction. */
@@ -175,8 +168,10 @@ out:
 	"id, uid, flags, keywords, internal_date, modseq, size, body_id"
 
 static void
-message_from_row(sqlite3_stmt *stmt, struct store_message *m)
+message_from_row(sqlite3_stmt *stmt, void *item)
 {
+	struct store_message *m = item;
+
 	m->id = sqlite3_column_int64(stmt, 0);
 	m->uid = (uint32_t)sqlite3_column_int64(stmt, 1);
 	m->flags = (uint32_t)sqlite3_column_int64(stmt, 2);
@@ -187,6 +182,12 @@ message_from_row(sqlite3_stmt *stmt, struct store_message *m)
 	m->body_id = sqlite3_column_int64(stmt, 7);
 }
 
+static void
+message_clear(void *item)
+{
+	store_message_clear(item);
+}
+
 int
 store_message_list(struct store *st, int64_t mailbox_id, uint32_t uid_lo,
     uint32_t uid_hi, struct store_message **messages_r, size_t *count_r)
@@ -194,38 +195,21 @@ store_message_list(struct store *st, int64_t mailbox_id, uint32_t uid_lo,
 	sqlite3_stmt *stmt = st_stmt(st, "SELECT " MESSAGE_COLUMNS
 	    " FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ?"
 	    " ORDER BY uid");
-	struct store_message *v = NULL;
-	size_t n = 0;
-	int rc;
 
 	if (stmt == NULL)
 		return STORE_ERR_TEMP;
 	sqlite3_bind_int64(stmt, 1, mailbox_id);
 	sqlite3_bind_int64(stmt, 2, uid_lo);
 	sqlite3_bind_int64(stmt, 3, uid_hi != 0 ? uid_hi : UINT32_MAX);
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		v = xreallocarray(v, n + 1, sizeof(*v));
-		message_from_row(stmt, &v[n++]);
-	}
-	st_done(stmt);
-	if (rc != SQLITE_DONE) {
-		store_message_list_free(&v, n);
-		return st_err(st, rc);
-	}
-	*messages_r = v;
-	*count_r = n;
-	return 0;
+	return st_collect(st, stmt, sizeof(**messages_r), message_from_row,
+	    message_clear, (void **)messages_r, count_r);
 }
 
 void
 store_message_list_free(struct store_message **messagesp, size_t count)
 {
-	if (*messagesp == NULL)
-		return;
-	for (size_t i = 0; i < count; i++)
-		store_message_clear(&(*messagesp)[i]);
-	free(*messagesp);
-	*messagesp = NULL;
+	st_items_free((void **)messagesp, count, sizeof(**messagesp),
+	    message_clear);
 }
 
 int

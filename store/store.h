@@ -146,8 +146,9 @@ int store_resolve(struct store *st, const char *address, int64_t *user_ids_r,
 /* ---- Mailboxes -------------------------------------------------------- */
 
 /* Names: UTF-8, '/' separates levels, no empty level, no control
- * characters, at most LIMIT_MAILBOX_NAME octets. "INBOX" is matched
- * case-insensitively and always stored as "INBOX". */
+ * characters, no LIST wildcards ('*', '%'), at most LIMIT_MAILBOX_NAME
+ * octets and LIMIT_MAILBOX_DEPTH levels. "INBOX" is matched
+ * case-insensitively (also as a parent) and always stored as "INBOX". */
 #define STORE_MAILBOX_SEP '/'
 
 struct store_mailbox {
@@ -168,7 +169,8 @@ bool store_mailbox_name_valid(const char *name);
 
 /* store_mailbox_create: special_use is NULL or one of the RFC 6154
  * attributes (\All \Archive \Drafts \Flagged \Junk \Sent \Trash). The new
- * mailbox gets a UIDVALIDITY never given before. */
+ * mailbox gets a UIDVALIDITY never given before and is subscribed.
+ * STORE_ERR_LIMIT past LIMIT_MAILBOXES. */
 int store_mailbox_create(struct store *st, int64_t user_id, const char *name,
     const char *special_use, int64_t *id_r);
 /* store_mailbox_delete: its messages are expunged. STORE_ERR_IN_USE for
@@ -265,7 +267,8 @@ enum store_flag_op {
 };
 /*
  * store_flags_update: applies op with flags and keywords (space-separated,
- * may be NULL) to the messages with the count given UIDs (absent UIDs are
+ * may be NULL; a malformed or over-long keyword is STORE_ERR_INVALID, more
+ * than LIMIT_KEYWORDS on a message STORE_ERR_LIMIT) to the messages with the count given UIDs (absent UIDs are
  * skipped) in one transaction; each changed message gets a new MODSEQ.
  */
 int store_flags_update(struct store *st, int64_t mailbox_id,

@@ -212,8 +212,10 @@ store_user_set_quota(struct store *st, const char *address,
 #define USER_COLUMNS "id, address, quota_bytes, used_bytes, messages"
 
 static void
-user_from_row(sqlite3_stmt *stmt, struct store_user *user)
+user_from_row(sqlite3_stmt *stmt, void *item)
 {
+	struct store_user *user = item;
+
 	user->id = sqlite3_column_int64(stmt, 0);
 	user->address = st_strdup_col(stmt, 1);
 	user->quota_bytes = sqlite3_column_int64(stmt, 2);
@@ -272,39 +274,27 @@ store_user_clear(struct store_user *user)
 	memset(user, 0, sizeof(*user));
 }
 
+static void
+user_clear(void *item)
+{
+	store_user_clear(item);
+}
+
 int
 store_user_list(struct store *st, struct store_user **users_r,
     size_t *count_r)
 {
 	sqlite3_stmt *stmt = st_stmt(st, "SELECT " USER_COLUMNS " FROM users"
 	    " ORDER BY address");
-	struct store_user *users = NULL;
-	size_t n = 0;
-	int rc;
 
 	if (stmt == NULL)
 		return STORE_ERR_TEMP;
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		users = xreallocarray(users, n + 1, sizeof(*users));
-		user_from_row(stmt, &users[n++]);
-	}
-	st_done(stmt);
-	if (rc != SQLITE_DONE) {
-		store_user_list_free(&users, n);
-		return st_err(st, rc);
-	}
-	*users_r = users;
-	*count_r = n;
-	return 0;
+	return st_collect(st, stmt, sizeof(**users_r), user_from_row,
+	    user_clear, (void **)users_r, count_r);
 }
 
 void
 store_user_list_free(struct store_user **usersp, size_t count)
 {
-	if (*usersp == NULL)
-		return;
-	for (size_t i = 0; i < count; i++)
-		store_user_clear(&(*usersp)[i]);
-	free(*usersp);
-	*usersp = NULL;
+	st_items_free((void **)usersp, count, sizeof(**usersp), user_clear);
 }
