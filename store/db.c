@@ -336,3 +336,27 @@ st_items_free(void **itemsp, size_t count, size_t size, void (*clear)(void *))
 	free(items);
 	*itemsp = NULL;
 }
+
+int
+st_run_id(struct store *st, const char *sql, int64_t id)
+{
+	sqlite3_stmt *stmt = st_stmt(st, sql);
+	int rc;
+
+	if (stmt == NULL)
+		return STORE_ERR_TEMP;
+	sqlite3_bind_int64(stmt, 1, id);
+	rc = sqlite3_step(stmt);
+	st_done(stmt);
+	return rc == SQLITE_DONE ? 0 : st_err(st, rc);
+}
+
+int
+st_commit_notify(struct store *st, int64_t user_id)
+{
+	int ret = st_commit(st);
+
+	if (ret == 0)
+		st_notify(st, user_id);
+	return ret;
+}

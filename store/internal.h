@@ -42,6 +42,11 @@ int st_exec(struct store *st, const char *sql);
 /* st_begin: BEGIN IMMEDIATE (DESIGN.md: every write transaction). */
 int st_begin(struct store *st);
 int st_commit(struct store *st);
+/* st_commit_notify: st_commit(), then on success st_notify(user_id). */
+int st_commit_notify(struct store *st, int64_t user_id);
+/* st_run_id: runs sql (a string literal, no result rows) with one integer
+ * parameter. */
+int st_run_id(struct store *st, const char *sql, int64_t id);
 /* st_rollback: never fails in a way the caller can act on. */
 void st_rollback(struct store *st);
 /* st_strdup_col: a malloc'd copy of text column col ("" when NULL). */

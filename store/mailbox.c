@@ -247,10 +247,9 @@ int
 store_mailbox_delete(struct store *st, int64_t user_id, const char *name)
 {
 	char canon[LIMIT_MAILBOX_NAME + 1];
-	sqlite3_stmt *stmt;
 	int64_t id;
 	bool children;
-	int rc, ret;
+	int ret;
 
 	if ((ret = st_mailbox_canon(name, canon)) != 0)
 		return ret;
@@ -267,22 +266,10 @@ store_mailbox_delete(struct store *st, int64_t user_id, const char *name)
 	}
 	/* Messages and expunge records go by cascade; the messages_delete
 	 * trigger keeps usage and body references right. */
-	if ((stmt = st_stmt(st, "DELETE FROM mailboxes WHERE id = ?")) ==
-	    NULL) {
-		ret = STORE_ERR_TEMP;
+	if ((ret = st_run_id(st, "DELETE FROM mailboxes WHERE id = ?",
+	    id)) != 0)
 		goto fail;
-	}
-	sqlite3_bind_int64(stmt, 1, id);
-	rc = sqlite3_step(stmt);
-	st_done(stmt);
-	if (rc != SQLITE_DONE) {
-		ret = st_err(st, rc);
-		goto fail;
-	}
-	if ((ret = st_commit(st)) != 0)
-		return ret;
-	st_notify(st, user_id);
-	return 0;
+	return st_commit_notify(st, user_id);
 fail:
 	st_rollback(st);
 	return ret;
@@ -387,10 +374,7 @@ store_mailbox_rename(struct store *st, int64_t user_id, const char *old_name,
 		st_rollback(st);
 		return ret;
 	}
-	if ((ret = st_commit(st)) != 0)
-		return ret;
-	st_notify(st, user_id);
-	return 0;
+	return st_commit_notify(st, user_id);
 }
 
 int

@@ -367,10 +367,7 @@ copy_or_move(struct store *st, int64_t src, const uint32_t *uids,
 		st_rollback(st);
 		return ret;
 	}
-	if ((ret = st_commit(st)) != 0)
-		return ret;
-	st_notify(st, dst_owner);
-	return 0;
+	return st_commit_notify(st, dst_owner);
 }
 
 int

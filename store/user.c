@@ -131,9 +131,8 @@ int
 store_user_del(struct store *st, const char *address)
 {
 	char folded[LIMIT_ADDR_TOTAL + 1];
-	sqlite3_stmt *stmt;
 	int64_t user_id;
-	int rc, ret;
+	int ret;
 
 	if ((ret = st_user_fold(address, folded)) != 0)
 		return ret;
@@ -143,22 +142,10 @@ store_user_del(struct store *st, const char *address)
 		goto fail;
 	/* Mailboxes, messages, aliases and subscriptions go by cascade; the
 	 * messages_delete trigger frees bodies nobody else refers to. */
-	stmt = st_stmt(st, "DELETE FROM users WHERE id = ?");
-	if (stmt == NULL) {
-		ret = STORE_ERR_TEMP;
+	if ((ret = st_run_id(st, "DELETE FROM users WHERE id = ?",
+	    user_id)) != 0)
 		goto fail;
-	}
-	sqlite3_bind_int64(stmt, 1, user_id);
-	rc = sqlite3_step(stmt);
-	st_done(stmt);
-	if (rc != SQLITE_DONE) {
-		ret = st_err(st, rc);
-		goto fail;
-	}
-	if ((ret = st_commit(st)) != 0)
-		return ret;
-	st_notify(st, user_id);
-	return 0;
+	return st_commit_notify(st, user_id);
 fail:
 	st_rollback(st);
 	return ret;
