@@ -24,6 +24,7 @@ enum key_type {
 	KEY_UINT,
 	KEY_LISTEN,
 	KEY_LOGLEVEL,
+	KEY_BARE_LF,
 };
 
 struct key_def {
@@ -33,10 +34,14 @@ struct key_def {
 	size_t offset;		/* into struct config */
 };
 
+#define SVC_OFFSET(svc, field) \
+	(offsetof(struct config, service) + \
+	 (svc) * sizeof(struct config_service_cfg) + \
+	 offsetof(struct config_service_cfg, field))
 #define SVC_LISTEN(name, svc) \
-	{ name, "listen", KEY_LISTEN, \
-	  offsetof(struct config, service) + \
-	  (svc) * sizeof(struct config_service_cfg) }
+	{ name, "listen", KEY_LISTEN, SVC_OFFSET(svc, listen) }
+#define SVC_BARE_LF(name, svc) \
+	{ name, "bare_lf", KEY_BARE_LF, SVC_OFFSET(svc, bare_lf_reject) }
 
 static const struct key_def key_defs[] = {
 	{ "", "data_dir", KEY_STRING, offsetof(struct config, data_dir) },
@@ -53,6 +58,9 @@ static const struct key_def key_defs[] = {
 	SVC_LISTEN("smtp", CONFIG_SVC_SMTP),
 	SVC_LISTEN("submission", CONFIG_SVC_SUBMISSION),
 	SVC_LISTEN("submissions", CONFIG_SVC_SUBMISSIONS),
+	SVC_BARE_LF("smtp", CONFIG_SVC_SMTP),
+	SVC_BARE_LF("submission", CONFIG_SVC_SUBMISSION),
+	SVC_BARE_LF("submissions", CONFIG_SVC_SUBMISSIONS),
 	SVC_LISTEN("imap", CONFIG_SVC_IMAP),
 	SVC_LISTEN("imaps", CONFIG_SVC_IMAPS),
 	SVC_LISTEN("pop3", CONFIG_SVC_POP3),
@@ -280,8 +288,18 @@ set_value(struct config *cfg, const struct key_def *def, char *value,
 		*(uint64_t *)field = u;
 		return 0;
 	case KEY_LISTEN:
-		return parse_listen(value, (struct config_service_cfg *)field,
-		    why);
+		return parse_listen(value, (struct config_service_cfg *)
+		    (field - offsetof(struct config_service_cfg, listen)), why);
+	case KEY_BARE_LF:
+		if (strcmp(value, "normalize") == 0) {
+			*(bool *)field = false;
+		} else if (strcmp(value, "reject") == 0) {
+			*(bool *)field = true;
+		} else {
+			*why = "bare_lf must be normalize or reject";
+			return -1;
+		}
+		return 0;
 	}
 	fatal("config: unknown key type %d", (int)def->type);
 }

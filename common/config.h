@@ -36,6 +36,9 @@ struct config_listen {
 struct config_service_cfg {
 	struct config_listen listen[LIMIT_CONFIG_LISTEN];
 	size_t listen_count;	/* 0: the service is off */
+	/* SMTP services: bare_lf = reject refuses a message with a bare LF
+	 * line end; normalize (default) stores it as CRLF. */
+	bool bare_lf_reject;
 };
 
 /* All strings are owned by the struct and freed by config_free(). */

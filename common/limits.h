@@ -42,5 +42,34 @@
 
 /* Auth: longest password accepted (argon2 cost is per byte). */
 #define LIMIT_PASSWORD		1024
+/* SASL: longest base64 response line (PLAIN of two addresses and a
+ * LIMIT_PASSWORD password, base64 grows by 4/3). */
+#define LIMIT_SASL_LINE		2048
+
+/* SMTP: a command line, RFC 5321 4.5.3.1.4 (512 with CRLF); the SIZE,
+ * BODY, SMTPUTF8 and AUTH parameters fit with room. An AUTH response line
+ * may be LIMIT_SASL_LINE. */
+#define LIMIT_SMTP_LINE		512
+/* SMTP: a line of message text, RFC 5321 4.5.3.1.6 says 1000 with CRLF;
+ * real mail exceeds it, so we accept up to this and refuse beyond
+ * (552 5.3.4 and close). */
+#define LIMIT_SMTP_DATA_LINE	(64 * 1024)
+/* SMTP: bad commands before "421 4.7.0 Too many errors" and close. */
+#define LIMIT_SMTP_BAD_COMMANDS	10
+/* SMTP: RFC 5321 4.5.3.2.7 server timeout waiting for a command: 5 min. */
+#define LIMIT_SMTP_TIMEOUT_MS	(5 * 60 * 1000)
+/* SMTP: RFC 5321 4.5.3.2.6 DATA block (each read): 3 min would do; the
+ * RFC asks servers for at least 5 min on command reads, we use it too. */
+#define LIMIT_SMTP_DATA_TIMEOUT_MS (5 * 60 * 1000)
+/* SMTP: wait this long for a client that talks before the greeting. */
+#define LIMIT_SMTP_PREGREET_MS	1000
+
+/* Daemon: concurrent connections per worker and per client IP. */
+#define LIMIT_CONNECTIONS	1000
+#define LIMIT_CONNECTIONS_PER_IP 20
+/* Daemon: stack of a connection thread (DESIGN.md: small stacks). */
+#define LIMIT_THREAD_STACK	(256 * 1024)
+/* Daemon: seconds sessions get to finish after SIGTERM. */
+#define LIMIT_SHUTDOWN_GRACE	30
 
 #endif

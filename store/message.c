@@ -72,14 +72,15 @@ deliver_one(struct store *st, int64_t user_id, const char *data, size_t len,
 	    (int64_t)len, 0, "", internal_date, modseq);
 }
 
-int
-store_deliver(struct store *st, const int64_t *user_ids, size_t count,
-    const char *data, size_t len, int64_t internal_date, int *results_r,
-    uint32_t *uids_r)
+/* deliver: store_deliver() and store_deliver_all(). */
+static int
+deliver(struct store *st, const int64_t *user_ids, size_t count,
+    const char *data, size_t len, int64_t internal_date, bool all,
+    int *results_r, uint32_t *uids_r)
 {
 	uint32_t *uids = xcalloc(count ? count : 1, sizeof(*uids));
 	int64_t body_id = 0;
-	size_t delivered = 0;
+	size_t delivered = 0, refused = 0;
 	int ret = 0;
 
 	if (count == 0 || count > LIMIT_RECIPIENTS) {
@@ -106,10 +107,12 @@ store_deliver(struct store *st, const int64_t *user_ids, size_t count,
 		results_r[i] = ret;
 		if (ret == 0)
 			delivered++;
-		else if (ret != STORE_ERR_QUOTA)
+		else if (ret == STORE_ERR_QUOTA)
+			refused++;
+		else
 			goto fail;
 	}
-	if (delivered == 0) {
+	if (delivered == 0 || (all && refused > 0)) {
 		ret = STORE_ERR_QUOTA;
 		goto fail;
 	}
@@ -126,6 +129,24 @@ fail:
 out:
 	free(uids);
 	return ret;
+}
+
+int
+store_deliver(struct store *st, const int64_t *user_ids, size_t count,
+    const char *data, size_t len, int64_t internal_date, int *results_r,
+    uint32_t *uids_r)
+{
+	return deliver(st, user_ids, count, data, len, internal_date, false,
+	    results_r, uids_r);
+}
+
+int
+store_deliver_all(struct store *st, const int64_t *user_ids, size_t count,
+    const char *data, size_t len, int64_t internal_date, int *results_r,
+    uint32_t *uids_r)
+{
+	return deliver(st, user_ids, count, data, len, internal_date, true,
+	    results_r, uids_r);
 }
 
 int

@@ -104,6 +104,10 @@ int store_user_list(struct store *st, struct store_user **users_r,
     size_t *count_r);
 void store_user_list_free(struct store_user **users, size_t count);
 
+/* store_user_quota_room: 0 when user_id can take bytes more within its
+ * quota, STORE_ERR_QUOTA when not (or a lookup error). */
+int store_user_quota_room(struct store *st, int64_t user_id, int64_t bytes);
+
 /*
  * store_user_login: checks address and password. An unknown user costs the
  * same work and gives the same STORE_ERR_AUTH as a wrong password. When the
@@ -233,6 +237,14 @@ struct store_message {
 int store_deliver(struct store *st, const int64_t *user_ids, size_t count,
     const char *data, size_t len, int64_t internal_date, int *results_r,
     uint32_t *uids_r);
+
+/* store_deliver_all: store_deliver(), but all or nothing: when any user
+ * lacks room, nothing is stored, results_r says who, and the return is
+ * STORE_ERR_QUOTA. For SMTP, whose one reply to DATA covers every
+ * recipient. */
+int store_deliver_all(struct store *st, const int64_t *user_ids,
+    size_t count, const char *data, size_t len, int64_t internal_date,
+    int *results_r, uint32_t *uids_r);
 
 /* store_append: adds a message to one mailbox with flags and keywords
  * (space-separated, may be NULL); checks the owner's quota. */

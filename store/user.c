@@ -69,6 +69,14 @@ st_quota_room(struct store *st, int64_t user_id, int64_t add_bytes)
 }
 
 int
+store_user_quota_room(struct store *st, int64_t user_id, int64_t bytes)
+{
+	if (bytes < 0)
+		return STORE_ERR_INVALID;
+	return st_quota_room(st, user_id, bytes);
+}
+
+int
 store_user_add(struct store *st, const char *address, const char *pwhash,
     int64_t quota_bytes, int64_t *id_r)
 {

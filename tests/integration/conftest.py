@@ -20,15 +20,15 @@ def program(name):
 class Letterbox:
     """Runs the letterbox admin tool against one temporary data dir."""
 
-    def __init__(self, tmp_path):
+    def __init__(self, tmp_path, hostname="test.invalid"):
         self.data_dir = str(tmp_path / "data")
         self.config = str(tmp_path / "letterbox.conf")
         with open(self.config, "w") as f:
             # The cheapest argon2id limits libsodium allows: tests hash
             # many passwords and are not measuring security.
-            f.write("data_dir = %s\nhostname = test.invalid\n\n"
+            f.write("data_dir = %s\nhostname = %s\n\n"
                     "[auth]\nhash_opslimit = 1\nhash_memlimit = 8K\n"
-                    % self.data_dir)
+                    % (self.data_dir, hostname))
         self.bin = program("letterbox")
 
     def run(self, *args, input=None, check=True, config=True):
@@ -66,3 +66,97 @@ class Letterbox:
 @pytest.fixture
 def lb(tmp_path):
     return Letterbox(tmp_path)
+
+
+def free_port():
+    """A port on 127.0.0.1 nobody listens on right now."""
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Daemon:
+    """A running letterboxd on free loopback ports with its own data
+    directory; stopped (by PID) when the test ends."""
+
+    SERVICES = ("smtp", "submission", "submissions")
+
+    def __init__(self, tmp_path, extra_config="", sandbox=False):
+        import time
+        self.lb = Letterbox(tmp_path, hostname="mail.test")
+        self.ports = {svc: free_port() for svc in self.SERVICES}
+        with open(self.lb.config, "a") as f:
+            f.write("\n")
+            for svc in self.SERVICES:
+                f.write("[%s]\nlisten = 127.0.0.1:%d\n" %
+                        (svc, self.ports[svc]))
+            f.write(extra_config)
+        self.log_path = str(tmp_path / "letterboxd.log")
+        self.log = open(self.log_path, "wb")
+        cmd = [program("letterboxd"), "--foreground", "--config",
+               self.lb.config]
+        if sandbox:
+            cmd.append("--sandbox")
+        self.stdout_path = str(tmp_path / "letterboxd.out")
+        self.out = open(self.stdout_path, "wb")
+        self.proc = subprocess.Popen(cmd, stdout=self.out, stderr=self.log,
+                                     start_new_session=True)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError("letterboxd exited %d: %s" % (
+                    self.proc.returncode, self.read_log()))
+            if all(self._accepts(p) for p in self.ports.values()):
+                return
+            time.sleep(0.05)
+        self.stop()
+        raise AssertionError("letterboxd did not start: " + self.read_log())
+
+    @staticmethod
+    def _accepts(port):
+        import socket
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return True
+        except OSError:
+            return False
+
+    def read_stdout(self):
+        self.out.flush()
+        with open(self.stdout_path, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def read_log(self):
+        self.log.flush()
+        with open(self.log_path, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def stop(self, timeout=40):
+        import os
+        import signal
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        # Workers are in the master's session and process group: make
+        # sure none outlives the test.
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.out.close()
+        self.log.close()
+        return self.proc.returncode
+
+
+@pytest.fixture
+def daemon(tmp_path):
+    d = Daemon(tmp_path)
+    yield d
+    d.stop()

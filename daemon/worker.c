@@ -1,0 +1,317 @@
+/*
+ * worker.c - a worker process: accept loop, a detached thread per
+ * connection, limits on connections in all and per client IP, and a
+ * graceful stop.
+ *
+ * SIGTERM/SIGINT write to a pipe (self-pipe); the accept loop and every
+ * session waiting for input watch its read end, so all of them see the
+ * stop at once without polling.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/limits.h"
+#include "common/log.h"
+#include "common/tls.h"
+#include "common/xalloc.h"
+#include "daemon/worker.h"
+
+struct ip_count {
+	char ip[64];
+	unsigned int count;
+};
+
+/* The worker's state; lives on worker_run()'s stack for the process's
+ * life. lock guards active and ips. */
+struct worker {
+	const struct proto *proto;
+	void *server;			/* owned: proto->server_free() */
+	int stop_r;			/* readable once stopping */
+	pthread_mutex_t lock;
+	pthread_cond_t idle;		/* signalled when active drops */
+	size_t active;
+	struct ip_count ips[LIMIT_CONNECTIONS];
+	size_t nips;
+};
+
+struct session_arg {
+	struct worker *w;
+	struct conn *conn;		/* owned by the session thread */
+	enum config_service svc;
+};
+
+/* The write end of the stop pipe, for the signal handler: a process has
+ * one worker, and a signal handler can reach nothing else. */
+static int stop_w = -1;
+
+static void
+on_stop_signal(int signo)
+{
+	int saved = errno;
+
+	(void)signo;
+	if (stop_w >= 0)
+		(void)write(stop_w, "x", 1);
+	errno = saved;
+}
+
+static struct ip_count *
+ip_find(struct worker *w, const char *ip)
+{
+	for (size_t i = 0; i < w->nips; i++)
+		if (strcmp(w->ips[i].ip, ip) == 0)
+			return &w->ips[i];
+	return NULL;
+}
+
+/* admit: counts a new connection from ip, or returns false when a limit
+ * would be passed. */
+static bool
+admit(struct worker *w, const char *ip)
+{
+	struct ip_count *c;
+	bool ok = false;
+
+	pthread_mutex_lock(&w->lock);
+	c = ip_find(w, ip);
+	if (w->active < LIMIT_CONNECTIONS &&
+	    (c == NULL || c->count < LIMIT_CONNECTIONS_PER_IP)) {
+		if (c == NULL) {
+			c = &w->ips[w->nips++];
+			strcpy(c->ip, ip);	/* conn_peer_ip() fits */
+			c->count = 0;
+		}
+		c->count++;
+		w->active++;
+		ok = true;
+	}
+	pthread_mutex_unlock(&w->lock);
+	return ok;
+}
+
+static void
+release(struct worker *w, const char *ip)
+{
+	struct ip_count *c;
+
+	pthread_mutex_lock(&w->lock);
+	if ((c = ip_find(w, ip)) != NULL && --c->count == 0)
+		*c = w->ips[--w->nips];
+	w->active--;
+	pthread_cond_broadcast(&w->idle);
+	pthread_mutex_unlock(&w->lock);
+}
+
+static void *
+session_main(void *p)
+{
+	struct session_arg *arg = p;
+	char ip[64];
+
+	strcpy(ip, conn_peer_ip(arg->conn));
+	arg->w->proto->session(arg->w->server, arg->svc, arg->conn);
+	conn_free(&arg->conn);
+	release(arg->w, ip);
+	free(arg);
+	return NULL;
+}
+
+/* refuse: over a limit: the busy reply on fd (the caller closes it). The
+ * socket is fresh, so a short reply fits its
+ * send buffer: a non-blocking send either goes out at once or not at
+ * all, and the accept loop never waits on a client. */
+static void
+refuse(struct worker *w, int fd, enum config_service svc, const char *ip)
+{
+	bool implicit_tls = svc == CONFIG_SVC_SUBMISSIONS ||
+	    svc == CONFIG_SVC_IMAPS || svc == CONFIG_SVC_POP3S;
+	const char *reply = w->proto->busy_reply;
+
+	log_warn("%s: connection from %s refused: too many connections",
+	    w->proto->name, ip);
+	if (reply != NULL && !implicit_tls)
+		(void)send(fd, reply, strlen(reply),
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+static void
+accept_one(struct worker *w, const struct listener *l)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	struct session_arg *arg;
+	pthread_attr_t attr;
+	pthread_t tid;
+	struct conn *conn;
+	int fd;
+
+	fd = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
+	if (fd < 0) {
+		if (errno != EAGAIN && errno != EINTR &&
+		    errno != ECONNABORTED)
+			log_warn("%s: accept on %s: %s", w->proto->name,
+			    l->where, strerror(errno));
+		/* EMFILE and friends: do not spin on the error. */
+		if (errno == EMFILE || errno == ENFILE || errno == ENOMEM)
+			usleep(100 * 1000);
+		return;
+	}
+	conn = conn_new(fd, (struct sockaddr *)&ss, len, w->stop_r);
+	if (!admit(w, conn_peer_ip(conn))) {
+		refuse(w, fd, l->svc, conn_peer_ip(conn));
+		conn_free(&conn);	/* closes fd */
+		return;
+	}
+	arg = xmalloc(sizeof(*arg));
+	arg->w = w;
+	arg->conn = conn;
+	arg->svc = l->svc;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, LIMIT_THREAD_STACK);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&tid, &attr, session_main, arg) != 0) {
+		char ip[64];
+
+		log_error("%s: cannot start a session thread",
+		    w->proto->name);
+		strcpy(ip, conn_peer_ip(conn));
+		conn_free(&conn);
+		release(w, ip);
+		free(arg);
+	}
+	pthread_attr_destroy(&attr);
+}
+
+/* drain: after a stop, waits up to LIMIT_SHUTDOWN_GRACE for sessions. */
+static void
+drain(struct worker *w)
+{
+	struct timespec deadline;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += LIMIT_SHUTDOWN_GRACE;
+	pthread_mutex_lock(&w->lock);
+	while (w->active > 0) {
+		if (pthread_cond_timedwait(&w->idle, &w->lock, &deadline) ==
+		    ETIMEDOUT) {
+			log_warn("%s: %zu sessions still open after %d s; "
+			    "stopping anyway", w->proto->name, w->active,
+			    LIMIT_SHUTDOWN_GRACE);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&w->lock);
+}
+
+bool
+worker_wanted(const struct proto *p, const struct listener *ls, size_t nls)
+{
+	for (size_t i = 0; i < nls; i++)
+		for (size_t k = 0; k < p->nservices; k++)
+			if (ls[i].svc == p->services[k])
+				return true;
+	return false;
+}
+
+static bool
+mine(const struct proto *p, enum config_service svc)
+{
+	for (size_t k = 0; k < p->nservices; k++)
+		if (svc == p->services[k])
+			return true;
+	return false;
+}
+
+static void
+signals_setup(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGHUP, &sa, NULL);	/* the master reloads, not us */
+	sigaction(SIGPIPE, &sa, NULL);
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGCHLD, &sa, NULL);
+}
+
+int
+worker_run(const struct proto *p, const struct config *cfg,
+    const struct listener *ls, size_t nls, int64_t sandbox_user_id)
+{
+	struct worker *w = xcalloc(1, sizeof(*w));
+	struct auth_params ap = { cfg->hash_opslimit, cfg->hash_memlimit };
+	struct server_env env = { cfg, NULL, NULL, NULL, sandbox_user_id };
+	struct pollfd *pfd = xcalloc(nls + 1, sizeof(*pfd));
+	size_t npfd = 0;
+	int pipefd[2];
+	char *error = NULL;
+
+	w->proto = p;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->idle, NULL);
+	if (pipe2(pipefd, O_CLOEXEC | O_NONBLOCK) != 0)
+		fatal("%s: pipe: %s", p->name, strerror(errno));
+	w->stop_r = pipefd[0];
+	stop_w = pipefd[1];
+	signals_setup();
+
+	/* Certificates are read here, so a new worker (SIGHUP) reads them
+	 * anew. */
+	env.tls = tls_server_ctx_new(cfg->tls_cert, cfg->tls_key, &error);
+	if (env.tls == NULL)
+		fatal("%s: %s", p->name, error);
+	env.auth = auth_ctx_new(&ap, 0);
+	env.throttle = throttle_new();
+	if ((w->server = p->server_new(&env, &error)) == NULL)
+		fatal("%s: %s", p->name, error);
+
+	for (size_t i = 0; i < nls; i++) {
+		if (!mine(p, ls[i].svc))
+			continue;
+		pfd[npfd].fd = ls[i].fd;
+		pfd[npfd].events = POLLIN;
+		npfd++;
+		log_info("%s: %s listening on %s", p->name,
+		    config_service_name(ls[i].svc), ls[i].where);
+	}
+	pfd[npfd].fd = w->stop_r;
+	pfd[npfd].events = POLLIN;
+
+	for (;;) {
+		if (poll(pfd, npfd + 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			fatal("%s: poll: %s", p->name, strerror(errno));
+		}
+		if (pfd[npfd].revents != 0)
+			break;
+		for (size_t i = 0; i < npfd; i++) {
+			if (pfd[i].revents == 0)
+				continue;
+			for (size_t k = 0; k < nls; k++)
+				if (ls[k].fd == pfd[i].fd)
+					accept_one(w, &ls[k]);
+		}
+	}
+	log_info("%s: stopping: no new connections", p->name);
+	for (size_t i = 0; i < nls; i++)
+		close(ls[i].fd);
+	drain(w);
+	/* Sessions left after the grace period still use the server: the
+	 * process exits without freeing it. */
+	log_info("%s: stopped", p->name);
+	return 0;
+}
