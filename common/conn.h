@@ -43,6 +43,10 @@ struct conn *conn_new(int fd, const struct sockaddr *peer, socklen_t peer_len,
 /* conn_free: shuts TLS down (best effort), closes the socket, frees. */
 void conn_free(struct conn **conn);
 
+/* conn_ignore_stop: while ignore is true, reads do not end with
+ * CONN_STOPPED: a message being received is finished before shutdown. */
+void conn_ignore_stop(struct conn *conn, bool ignore);
+
 /* conn_set_timeout: ms for each later read or write to make progress. */
 void conn_set_timeout(struct conn *conn, int timeout_ms);
 

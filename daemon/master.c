@@ -15,6 +15,7 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -412,7 +413,13 @@ master_run(struct config *cfg, const struct master_opts *opts)
 	if (bind_all(m, &error) < 0 || drop_privileges(cfg, &error) < 0 ||
 	    prepare(m, &error) < 0) {
 		log_error("%s", error);
+		/* Not detached yet: whoever started us should see why. */
+		if (!opts->foreground)
+			fprintf(stderr, "letterboxd: %s\n", error);
 		free(error);
+		listen_close_all(&m->ls, &m->nls);
+		config_free(&m->cfg);
+		free(m);
 		return 1;
 	}
 	if (!opts->foreground)

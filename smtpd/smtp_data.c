@@ -147,9 +147,13 @@ smtp_cmd_data(struct smtp_session *s, bool eol_crlf)
 	}
 	smtp_reply(s, "354 End data with <CR><LF>.<CR><LF>");
 	smtp_reply_flush(s);
+	/* A shutdown lets a message in progress finish (within the grace
+	 * period): its sender gets an answer either way. */
+	conn_ignore_stop(s->conn, true);
 	conn_set_timeout(s->conn, LIMIT_SMTP_DATA_TIMEOUT_MS);
 	ret = read_data(s, eol_crlf, &fault);
 	conn_set_timeout(s->conn, LIMIT_SMTP_TIMEOUT_MS);
+	conn_ignore_stop(s->conn, false);
 	switch (ret) {
 	case CONN_OK:
 		break;
@@ -251,9 +255,11 @@ smtp_cmd_bdat(struct smtp_session *s, const char *arg, size_t len)
 		refusal = begin(s);
 		tx->bdat = refusal == NULL;
 	}
+	conn_ignore_stop(s->conn, true);
 	conn_set_timeout(s->conn, LIMIT_SMTP_DATA_TIMEOUT_MS);
 	ret = read_chunk(s, size, refusal == NULL && !tx->bdat_failed, &big);
 	conn_set_timeout(s->conn, LIMIT_SMTP_TIMEOUT_MS);
+	conn_ignore_stop(s->conn, false);
 	if (ret != CONN_OK) {
 		smtp_log_tx(s, "aborted: connection lost during BDAT");
 		s->quit = true;

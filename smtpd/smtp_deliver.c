@@ -64,7 +64,7 @@ smtp_headers_add(struct smtp_session *s)
 void
 smtp_log_tx(struct smtp_session *s, const char *result)
 {
-	const struct smtp_tx *tx = &s->tx;
+	struct smtp_tx *tx = &s->tx;
 	char to[512], from[LIMIT_ADDR_TOTAL + 8], helo[LIMIT_ADDR_DOMAIN + 8];
 	size_t off = 0;
 
@@ -79,9 +79,10 @@ smtp_log_tx(struct smtp_session *s, const char *result)
 	}
 	log_safe(tx->mail.from.address, from, sizeof(from));
 	log_safe(s->helo, helo, sizeof(helo));
-	log_info("smtp: id=%s client=[%s] helo=%s from=<%s> to=%s size=%zu "
-	    "tls=%s auth=%s result=%s", tx->id, conn_peer_ip(s->conn), helo,
-	    from, to, tx->msg.len > tx->header_len ?
+	tx->logged = true;
+	log_info("smtp: id=%s client=[%s] helo=%s from=<%s> to=%s refused=%u "
+	    "size=%zu tls=%s auth=%s result=%s", tx->id, conn_peer_ip(s->conn),
+	    helo, from, to, tx->refused, tx->msg.len > tx->header_len ?
 	    tx->msg.len - tx->header_len : 0,
 	    conn_is_tls(s->conn) ? conn_tls_version(s->conn) : "no",
 	    s->auth_user_id != 0 ? s->auth_user : "-", result);

@@ -37,7 +37,7 @@ enum smtp_verb {
 enum smtp_parse_err {
 	SMTP_PARSE_OK = 0,
 	SMTP_PARSE_SYNTAX = -1,		/* 501 5.5.4 / 500 5.5.2 */
-	SMTP_PARSE_BAD_ADDRESS = -2,	/* 553 5.1.3 (RCPT) / 553 5.1.7 (MAIL) */
+	SMTP_PARSE_BAD_ADDRESS = -2,	/* 553 5.1.3 (RCPT) / 5.1.7 (MAIL) */
 	SMTP_PARSE_BAD_PARAM = -3,	/* 555 5.5.4 unknown or bad parameter */
 	SMTP_PARSE_UTF8 = -4,		/* 553 5.6.7: UTF-8 without SMTPUTF8 */
 };

@@ -29,6 +29,8 @@ struct smtp_rcpt {
 /* The mail transaction (RFC 5321 3.3): MAIL, RCPTs, then DATA or BDAT. */
 struct smtp_tx {
 	bool active;			/* MAIL accepted */
+	bool logged;			/* smtp_log_tx() ran for it */
+	unsigned int refused;		/* RCPTs refused */
 	char id[17];			/* hex, names the message in logs */
 	struct smtp_mail_args mail;
 	struct smtp_rcpt rcpts[LIMIT_RECIPIENTS];

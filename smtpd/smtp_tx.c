@@ -20,7 +20,13 @@ smtp_tx_reset(struct smtp_session *s)
 {
 	struct smtp_tx *tx = &s->tx;
 
+	/* A transaction ended by RSET, QUIT, EHLO or a lost connection
+	 * without a message gets its log line too. */
+	if (tx->active && !tx->logged)
+		smtp_log_tx(s, "no message");
 	tx->active = false;
+	tx->logged = false;
+	tx->refused = 0;
 	tx->nrcpts = 0;
 	tx->nusers = 0;
 	tx->bdat = false;
@@ -193,7 +199,7 @@ smtp_cmd_rcpt(struct smtp_session *s, const char *arg, size_t len)
 	}
 	if (tx->nrcpts == LIMIT_RECIPIENTS) {
 		smtp_reply(s, "452 4.5.3 Too many recipients");
-		return;
+		goto refused;
 	}
 	switch (resolve(s, path.address, ids, &n)) {
 	case 0:
@@ -202,7 +208,7 @@ smtp_cmd_rcpt(struct smtp_session *s, const char *arg, size_t len)
 	case STORE_ERR_INVALID:
 		smtp_reply(s, "550 5.1.1 <%s>: Recipient address rejected: "
 		    "User unknown", path.address);
-		return;
+		goto refused;
 	case STORE_ERR_NOT_LOCAL:
 		if (s->auth_user_id != 0)
 			smtp_reply(s, "550 5.7.1 <%s>: Outbound delivery is "
@@ -211,10 +217,10 @@ smtp_cmd_rcpt(struct smtp_session *s, const char *arg, size_t len)
 		else
 			smtp_reply(s, "554 5.7.1 <%s>: Relay access denied",
 			    path.address);
-		return;
+		goto refused;
 	default:
 		smtp_reply(s, "451 4.3.0 Temporary lookup failure");
-		return;
+		goto refused;
 	}
 	if ((ret = quota(s, ids, n, &perm)) == STORE_ERR_QUOTA) {
 		if (perm)
@@ -223,15 +229,18 @@ smtp_cmd_rcpt(struct smtp_session *s, const char *arg, size_t len)
 		else
 			smtp_reply(s, "452 4.2.2 <%s>: Mailbox full",
 			    path.address);
-		return;
+		goto refused;
 	} else if (ret != 0) {
 		smtp_reply(s, "451 4.3.0 Temporary lookup failure");
-		return;
+		goto refused;
 	}
 	if (!add_users(tx, ids, n)) {
 		smtp_reply(s, "452 4.5.3 Too many recipients");
-		return;
+		goto refused;
 	}
 	strcpy(tx->rcpts[tx->nrcpts++].address, path.address);
 	smtp_reply(s, "250 2.1.5 Ok");
+	return;
+refused:
+	tx->refused++;
 }
