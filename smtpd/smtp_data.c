@@ -183,9 +183,10 @@ smtp_cmd_data(struct smtp_session *s, bool eol_crlf)
 }
 
 /* normalize_crlf: bare LF -> CRLF in msg from offset on (BDAT carries
- * raw bytes; the store keeps CRLF lines as IMAP expects). */
-static int
-normalize_crlf(struct buf *msg, size_t from)
+ * raw bytes; the store keeps CRLF lines as IMAP expects). With reject,
+ * a bare LF is DATA_FAULT_BARE_LF instead. */
+static enum data_fault
+normalize_crlf(struct buf *msg, size_t from, bool reject)
 {
 	size_t extra = 0, i;
 	struct buf out;
@@ -194,9 +195,11 @@ normalize_crlf(struct buf *msg, size_t from)
 		if (msg->data[i] == '\n' && (i == 0 || msg->data[i - 1] != '\r'))
 			extra++;
 	if (extra == 0)
-		return 0;
+		return DATA_FAULT_NONE;
+	if (reject)
+		return DATA_FAULT_BARE_LF;
 	if (extra > msg->max - msg->len)
-		return -1;
+		return DATA_FAULT_SIZE;
 	buf_init(&out, msg->max);
 	buf_append(&out, msg->data, from);
 	for (i = from; i < msg->len; i++) {
@@ -206,7 +209,7 @@ normalize_crlf(struct buf *msg, size_t from)
 	}
 	buf_free(msg);
 	*msg = out;
-	return 0;
+	return DATA_FAULT_NONE;
 }
 
 /* read_chunk: size bytes of a BDAT chunk into the message (keep), or
@@ -237,6 +240,7 @@ void
 smtp_cmd_bdat(struct smtp_session *s, const char *arg, size_t len)
 {
 	struct smtp_tx *tx = &s->tx;
+	enum data_fault fault;
 	const char *refusal = NULL;
 	uint64_t size;
 	bool last, big;
@@ -281,9 +285,13 @@ smtp_cmd_bdat(struct smtp_session *s, const char *arg, size_t len)
 			    (unsigned long long)size);
 		return;
 	}
-	if (tx->bdat_failed ||
-	    normalize_crlf(&tx->msg, tx->header_len) < 0) {
+	if (tx->bdat_failed) {
 		refuse(s, DATA_FAULT_SIZE);
+		return;
+	}
+	fault = normalize_crlf(&tx->msg, tx->header_len, bare_lf_reject(s));
+	if (fault != DATA_FAULT_NONE) {
+		refuse(s, fault);
 		return;
 	}
 	smtp_deliver(s);

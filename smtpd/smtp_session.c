@@ -168,10 +168,13 @@ cmd_starttls(struct smtp_session *s, const char *arg, size_t len, bool crlf)
 		s->quit = true;
 		return;
 	}
-	/* RFC 3207 4.2: forget everything learned before TLS. */
+	/* RFC 3207 4.2: forget everything learned before TLS, a login
+	 * made in plaintext included. */
 	smtp_tx_reset(s);
 	s->helo[0] = '\0';
 	s->esmtp = false;
+	s->auth_user_id = 0;
+	s->auth_user[0] = '\0';
 }
 
 static void

@@ -20,15 +20,16 @@ def program(name):
 class Letterbox:
     """Runs the letterbox admin tool against one temporary data dir."""
 
-    def __init__(self, tmp_path, hostname="test.invalid"):
+    def __init__(self, tmp_path, hostname="test.invalid", top_config=""):
         self.data_dir = str(tmp_path / "data")
         self.config = str(tmp_path / "letterbox.conf")
         with open(self.config, "w") as f:
             # The cheapest argon2id limits libsodium allows: tests hash
             # many passwords and are not measuring security.
-            f.write("data_dir = %s\nhostname = %s\n\n"
+            # top_config: more top-level keys, before any [section].
+            f.write("data_dir = %s\nhostname = %s\n%s\n"
                     "[auth]\nhash_opslimit = 1\nhash_memlimit = 8K\n"
-                    % (self.data_dir, hostname))
+                    % (self.data_dir, hostname, top_config))
         self.bin = program("letterbox")
 
     def run(self, *args, input=None, check=True, config=True):
@@ -84,9 +85,11 @@ class Daemon:
 
     SERVICES = ("smtp", "submission", "submissions")
 
-    def __init__(self, tmp_path, extra_config="", sandbox=False):
+    def __init__(self, tmp_path, extra_config="", sandbox=False,
+                 top_config=""):
         import time
-        self.lb = Letterbox(tmp_path, hostname="mail.test")
+        self.lb = Letterbox(tmp_path, hostname="mail.test",
+                            top_config=top_config)
         self.ports = {svc: free_port() for svc in self.SERVICES}
         with open(self.lb.config, "a") as f:
             f.write("\n")
