@@ -174,7 +174,8 @@ prepare(struct master *m, char **error_r)
 	    error_r)) == NULL)
 		return -1;
 	SSL_CTX_free(ctx);
-	if (m->opts->sandbox)
+	/* The sandbox account is made once; a reload keeps its password. */
+	if (m->opts->sandbox && m->sandbox_user_id == 0)
 		return sandbox_prepare(m->cfg, &m->sandbox_user_id, error_r);
 	return 0;
 }
@@ -303,10 +304,13 @@ reload(struct master *m)
 	for (size_t i = 0; i < m->nslots; i++) {
 		struct slot *s = &m->slots[i];
 
+		/* SIGUSR2: stop accepting, let sessions end on their own. */
 		if (s->pid > 0 && m->ndraining < sizeof(m->draining) /
 		    sizeof(m->draining[0])) {
-			kill(s->pid, SIGTERM);
+			kill(s->pid, SIGUSR2);
 			m->draining[m->ndraining++] = s->pid;
+		} else if (s->pid > 0) {
+			kill(s->pid, SIGTERM);
 		}
 		s->pid = 0;
 		s->backoff = 1;

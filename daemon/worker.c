@@ -3,9 +3,11 @@
  * connection, limits on connections in all and per client IP, and a
  * graceful stop.
  *
- * SIGTERM/SIGINT write to a pipe (self-pipe); the accept loop and every
- * session waiting for input watch its read end, so all of them see the
- * stop at once without polling.
+ * Signals reach the accept loop through a self-pipe. SIGTERM/SIGINT
+ * (stop) end idle sessions at once: the worker writes to a second pipe
+ * that every session waiting for a command watches. SIGUSR2 (drain, sent
+ * by the master on reload) only stops accepting and lets sessions run to
+ * their end; those still open after LIMIT_SHUTDOWN_GRACE are stopped too.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,7 +36,8 @@ struct ip_count {
 struct worker {
 	const struct proto *proto;
 	void *server;			/* owned: proto->server_free() */
-	int stop_r;			/* readable once stopping */
+	int stop_r;			/* sessions: readable once stopping */
+	int stop_w;
 	pthread_mutex_t lock;
 	pthread_cond_t idle;		/* signalled when active drops */
 	size_t active;
@@ -48,18 +51,18 @@ struct session_arg {
 	enum config_service svc;
 };
 
-/* The write end of the stop pipe, for the signal handler: a process has
- * one worker, and a signal handler can reach nothing else. */
-static int stop_w = -1;
+/* The write end of the signal pipe, for the handler: a process has one
+ * worker, and a signal handler can reach nothing else. */
+static int signal_w = -1;
 
 static void
-on_stop_signal(int signo)
+on_signal(int signo)
 {
+	unsigned char b = (unsigned char)signo;
 	int saved = errno;
 
-	(void)signo;
-	if (stop_w >= 0)
-		(void)write(stop_w, "x", 1);
+	if (signal_w >= 0)
+		(void)write(signal_w, &b, 1);
 	errno = saved;
 }
 
@@ -190,25 +193,37 @@ accept_one(struct worker *w, const struct listener *l)
 	pthread_attr_destroy(&attr);
 }
 
-/* drain: after a stop, waits up to LIMIT_SHUTDOWN_GRACE for sessions. */
-static void
-drain(struct worker *w)
+/* wait_idle: waits up to seconds for every session to end; false when
+ * some are still open. */
+static bool
+wait_idle(struct worker *w, int seconds)
 {
 	struct timespec deadline;
+	bool idle;
 
 	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += LIMIT_SHUTDOWN_GRACE;
+	deadline.tv_sec += seconds;
 	pthread_mutex_lock(&w->lock);
-	while (w->active > 0) {
-		if (pthread_cond_timedwait(&w->idle, &w->lock, &deadline) ==
-		    ETIMEDOUT) {
-			log_warn("%s: %zu sessions still open after %d s; "
-			    "stopping anyway", w->proto->name, w->active,
-			    LIMIT_SHUTDOWN_GRACE);
-			break;
-		}
-	}
+	while (w->active > 0 && pthread_cond_timedwait(&w->idle, &w->lock,
+	    &deadline) != ETIMEDOUT)
+		;
+	idle = w->active == 0;
 	pthread_mutex_unlock(&w->lock);
+	return idle;
+}
+
+/* finish: after the accept loop. A drain waits for sessions to end on
+ * their own first; then sessions are told to stop (a message being
+ * received is finished) and get the grace period. */
+static void
+finish(struct worker *w, bool drain)
+{
+	if (drain && wait_idle(w, LIMIT_SHUTDOWN_GRACE))
+		return;
+	(void)write(w->stop_w, "x", 1);
+	if (!wait_idle(w, LIMIT_SHUTDOWN_GRACE))
+		log_warn("%s: %zu sessions still open after %d s; stopping "
+		    "anyway", w->proto->name, w->active, LIMIT_SHUTDOWN_GRACE);
 }
 
 bool
@@ -236,10 +251,12 @@ signals_setup(void)
 	struct sigaction sa;
 
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop_signal;
+	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGUSR2, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGHUP, &sa, NULL);	/* the master reloads, not us */
 	sigaction(SIGPIPE, &sa, NULL);
@@ -256,16 +273,19 @@ worker_run(const struct proto *p, const struct config *cfg,
 	struct server_env env = { cfg, NULL, NULL, NULL, sandbox_user_id };
 	struct pollfd *pfd = xcalloc(nls + 1, sizeof(*pfd));
 	size_t npfd = 0;
-	int pipefd[2];
+	int pipefd[2], sigfd[2];
+	bool drain = false;
 	char *error = NULL;
 
 	w->proto = p;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->idle, NULL);
-	if (pipe2(pipefd, O_CLOEXEC | O_NONBLOCK) != 0)
+	if (pipe2(pipefd, O_CLOEXEC | O_NONBLOCK) != 0 ||
+	    pipe2(sigfd, O_CLOEXEC | O_NONBLOCK) != 0)
 		fatal("%s: pipe: %s", p->name, strerror(errno));
 	w->stop_r = pipefd[0];
-	stop_w = pipefd[1];
+	w->stop_w = pipefd[1];
+	signal_w = sigfd[1];
 	signals_setup();
 
 	/* Certificates are read here, so a new worker (SIGHUP) reads them
@@ -287,17 +307,21 @@ worker_run(const struct proto *p, const struct config *cfg,
 		log_info("%s: %s listening on %s", p->name,
 		    config_service_name(ls[i].svc), ls[i].where);
 	}
-	pfd[npfd].fd = w->stop_r;
+	pfd[npfd].fd = sigfd[0];
 	pfd[npfd].events = POLLIN;
 
 	for (;;) {
+		unsigned char sig;
+
 		if (poll(pfd, npfd + 1, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			fatal("%s: poll: %s", p->name, strerror(errno));
 		}
-		if (pfd[npfd].revents != 0)
+		if (pfd[npfd].revents != 0 && read(sigfd[0], &sig, 1) == 1) {
+			drain = sig == SIGUSR2;
 			break;
+		}
 		for (size_t i = 0; i < npfd; i++) {
 			if (pfd[i].revents == 0)
 				continue;
@@ -306,10 +330,11 @@ worker_run(const struct proto *p, const struct config *cfg,
 					accept_one(w, &ls[k]);
 		}
 	}
-	log_info("%s: stopping: no new connections", p->name);
+	log_info("%s: %s: no new connections", p->name, drain ?
+	    "reloading" : "stopping");
 	for (size_t i = 0; i < nls; i++)
 		close(ls[i].fd);
-	drain(w);
+	finish(w, drain);
 	/* Sessions left after the grace period still use the server: the
 	 * process exits without freeing it. */
 	log_info("%s: stopped", p->name);

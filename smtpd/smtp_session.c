@@ -316,12 +316,14 @@ dispatch(struct smtp_session *s, const char *line, size_t len, bool crlf)
 
 /* greet: the banner, unless the client talks first (a spam bot's
  * shortcut, and a sign it does not follow the protocol). Port 25 waits a
- * moment for such talkers; other services only look. */
+ * moment for such talkers; other services, and the sandbox (whose
+ * clients are a developer's own tests), only look. */
 static bool
 greet(struct smtp_session *s)
 {
 	const char *host = s->srv->env.cfg->hostname;
-	int wait = s->svc == CONFIG_SVC_SMTP ? LIMIT_SMTP_PREGREET_MS : 0;
+	int wait = s->svc == CONFIG_SVC_SMTP &&
+	    s->srv->env.sandbox_user_id == 0 ? LIMIT_SMTP_PREGREET_MS : 0;
 	int ret = conn_wait_input(s->conn, wait);
 
 	if (ret == CONN_OK) {
