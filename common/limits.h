@@ -61,8 +61,9 @@
 /* SMTP: RFC 5321 4.5.3.2.6 DATA block (each read): 3 min would do; the
  * RFC asks servers for at least 5 min on command reads, we use it too. */
 #define LIMIT_SMTP_DATA_TIMEOUT_MS (5 * 60 * 1000)
-/* SMTP: wait this long for a client that talks before the greeting. */
-#define LIMIT_SMTP_PREGREET_MS	1000
+/* SMTP: on port 25, wait this long for a client that talks before the
+ * greeting (bots that do, do it at once; postscreen's idea, shorter). */
+#define LIMIT_SMTP_PREGREET_MS	300
 
 /* Daemon: concurrent connections per worker and per client IP. */
 #define LIMIT_CONNECTIONS	1000
