@@ -24,21 +24,9 @@
 #include "cli/cli.h"
 #include "common/address.h"
 #include "common/log.h"
+#include "common/paths.h"
 #include "common/xalloc.h"
 
-#ifndef SYSCONFDIR
-#define SYSCONFDIR "/etc"
-#endif
-#ifndef LOCALSTATEDIR
-#define LOCALSTATEDIR "/var"
-#endif
-
-/* The config read when neither --config nor --data-dir is given. */
-#define CLI_SYSTEM_CONFIG	SYSCONFDIR "/letterbox.conf"
-/* data_dir of a config that does not name one. */
-#define CLI_DEFAULT_DATA_DIR	LOCALSTATEDIR "/lib/letterbox"
-/* Where "letterboxd --sandbox" keeps its data (DESIGN.md). */
-#define CLI_SANDBOX_DIR		"letterbox-data"
 
 /* ---- Messages --------------------------------------------------------- */
 
@@ -131,13 +119,13 @@ config_resolve(struct cli_ctx *ctx)
 	char *error = NULL;
 
 	if (path == NULL && ctx->data_dir == NULL) {
-		if (stat(CLI_SYSTEM_CONFIG, &sb) == 0 ||
+		if (stat(PATH_CONFIG, &sb) == 0 ||
 		    (errno != ENOENT && errno != ENOTDIR)) {
 			/* Present, or unreadable: loading it says which. */
-			path = CLI_SYSTEM_CONFIG;
-		} else if (stat(CLI_SANDBOX_DIR, &sb) == 0 &&
+			path = PATH_CONFIG;
+		} else if (stat(PATH_SANDBOX_DIR, &sb) == 0 &&
 		    S_ISDIR(sb.st_mode)) {
-			ctx->cfg = config_new_defaults(CLI_SANDBOX_DIR);
+			ctx->cfg = config_new_defaults(PATH_SANDBOX_DIR);
 			return 0;
 		} else {
 			return fail_plain("no configuration: use --config FILE "
@@ -145,7 +133,7 @@ config_resolve(struct cli_ctx *ctx)
 		}
 	}
 	if (path != NULL) {
-		if (config_load(path, CLI_DEFAULT_DATA_DIR, &ctx->cfg,
+		if (config_load(path, PATH_DATA_DIR, &ctx->cfg,
 		    &error) < 0) {
 			fail_plain("%s", error);
 			free(error);

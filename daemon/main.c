@@ -3,7 +3,7 @@
  *
  *   letterboxd [--config FILE] [--foreground] [--sandbox]
  *
- * Without --config and without --sandbox, SYSCONFDIR/letterbox.conf is
+ * Without --config and without --sandbox, PATH_CONFIG is
  * read. --sandbox alone needs no config (DESIGN.md sandbox mode, in the
  * foreground); with --config it keeps that file's listeners and data
  * directory and adds the catch-all account.
@@ -14,16 +14,11 @@
 
 #include "common/config.h"
 #include "common/log.h"
+#include "common/paths.h"
 #include "daemon/master.h"
 #include "daemon/sandbox.h"
 #include "store/store.h"
 
-#ifndef SYSCONFDIR
-#define SYSCONFDIR "/etc"
-#endif
-#ifndef LOCALSTATEDIR
-#define LOCALSTATEDIR "/var"
-#endif
 
 static void
 usage(FILE *out)
@@ -31,8 +26,7 @@ usage(FILE *out)
 	fprintf(out,
 	    "usage: letterboxd [--config FILE] [--foreground] [--sandbox]\n"
 	    "\n"
-	    "  --config FILE   read FILE (default " SYSCONFDIR
-	    "/letterbox.conf)\n"
+	    "  --config FILE   read FILE (default " PATH_CONFIG ")\n"
 	    "  --foreground    stay attached and log to stderr\n"
 	    "  --sandbox       catch every message into one account, on "
 	    "loopback\n"
@@ -77,9 +71,9 @@ main(int argc, char **argv)
 		cfg = sandbox_config();
 	} else {
 		if (opts.config_path == NULL)
-			opts.config_path = SYSCONFDIR "/letterbox.conf";
+			opts.config_path = PATH_CONFIG;
 		if (config_load(opts.config_path,
-		    LOCALSTATEDIR "/lib/letterbox", &cfg, &error) < 0) {
+		    PATH_DATA_DIR, &cfg, &error) < 0) {
 			fprintf(stderr, "letterboxd: %s\n", error);
 			free(error);
 			return 1;

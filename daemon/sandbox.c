@@ -10,6 +10,7 @@
 #include <sodium.h>
 
 #include "common/auth.h"
+#include "common/paths.h"
 #include "common/xalloc.h"
 #include "daemon/sandbox.h"
 #include "store/store.h"
@@ -22,7 +23,7 @@ static const uint16_t sandbox_ports[CONFIG_SVC_COUNT] = {
 struct config *
 sandbox_config(void)
 {
-	struct config *cfg = config_new_defaults("letterbox-data");
+	struct config *cfg = config_new_defaults(PATH_SANDBOX_DIR);
 
 	free(cfg->hostname);
 	cfg->hostname = xstrdup("localhost");
