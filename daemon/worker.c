@@ -214,16 +214,19 @@ wait_idle(struct worker *w, int seconds)
 
 /* finish: after the accept loop. A drain waits for sessions to end on
  * their own first; then sessions are told to stop (a message being
- * received is finished) and get the grace period. */
-static void
+ * received is finished) and get the grace period. Returns true when no
+ * session is left. */
+static bool
 finish(struct worker *w, bool drain)
 {
 	if (drain && wait_idle(w, LIMIT_SHUTDOWN_GRACE))
-		return;
+		return true;
 	(void)write(w->stop_w, "x", 1);
-	if (!wait_idle(w, LIMIT_SHUTDOWN_GRACE))
-		log_warn("%s: %zu sessions still open after %d s; stopping "
-		    "anyway", w->proto->name, w->active, LIMIT_SHUTDOWN_GRACE);
+	if (wait_idle(w, LIMIT_SHUTDOWN_GRACE))
+		return true;
+	log_warn("%s: %zu sessions still open after %d s; stopping anyway",
+	    w->proto->name, w->active, LIMIT_SHUTDOWN_GRACE);
+	return false;
 }
 
 bool
@@ -334,9 +337,20 @@ worker_run(const struct proto *p, const struct config *cfg,
 	    "reloading" : "stopping");
 	for (size_t i = 0; i < nls; i++)
 		close(ls[i].fd);
-	finish(w, drain);
-	/* Sessions left after the grace period still use the server: the
-	 * process exits without freeing it. */
+	if (finish(w, drain)) {
+		/* Sessions left after the grace period would still use all
+		 * this: only an idle worker frees it before exiting. */
+		p->server_free(w->server);
+		throttle_free(&env.throttle);
+		auth_ctx_free(&env.auth);
+		SSL_CTX_free(env.tls);
+		pthread_cond_destroy(&w->idle);
+		pthread_mutex_destroy(&w->lock);
+		close(w->stop_r);
+		close(w->stop_w);
+		free(w);
+	}
+	free(pfd);
 	log_info("%s: stopped", p->name);
 	return 0;
 }
