@@ -65,6 +65,14 @@
  * greeting (bots that do, do it at once; postscreen's idea, shorter). */
 #define LIMIT_SMTP_PREGREET_MS	300
 
+/* POP3: a command line, RFC 2449 4: 255 octets with CRLF. AUTH responses
+ * may be LIMIT_SASL_LINE. */
+#define LIMIT_POP3_LINE		253
+/* POP3: RFC 1939 3: the autologout timer is at least 10 minutes. */
+#define LIMIT_POP3_TIMEOUT_MS	(10 * 60 * 1000)
+/* POP3: bad commands before "-ERR Too many bad commands" and close. */
+#define LIMIT_POP3_BAD_COMMANDS	10
+
 /* Daemon: concurrent connections per worker and per client IP. */
 #define LIMIT_CONNECTIONS	1000
 #define LIMIT_CONNECTIONS_PER_IP 20

@@ -49,7 +49,7 @@ struct master {
 	const struct master_opts *opts;
 	struct listener *ls;
 	size_t nls;
-	struct slot slots[8];
+	struct slot slots[8];		/* one per protocol family */
 	size_t nslots;
 	pid_t draining[64];		/* old workers finishing sessions */
 	size_t ndraining;

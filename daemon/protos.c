@@ -1,8 +1,9 @@
 /*
- * protos.c - the table of protocol families. POP3 and IMAP join it when
- * they exist; until then their listen keys are reported and ignored.
+ * protos.c - the table of protocol families. IMAP joins it when it
+ * exists; until then its listen keys are reported and ignored.
  */
 #include "daemon/protos.h"
+#include "pop3d/pop3.h"
 #include "smtpd/smtp.h"
 
 static const struct proto smtp_proto = {
@@ -17,7 +18,19 @@ static const struct proto smtp_proto = {
 	.busy_reply = "421 4.7.0 Too many connections, try again later\r\n",
 };
 
-const struct proto *const daemon_protos[] = { &smtp_proto };
+static const struct proto pop3_proto = {
+	.name = "pop3",
+	.services = { CONFIG_SVC_POP3, CONFIG_SVC_POP3S },
+	.nservices = 2,
+	.server_new = pop3_server_new,
+	.server_free = pop3_server_free,
+	.session = pop3_session_run,
+	/* RFC 2449 8.1.2 / RFC 3206: a temporary condition. */
+	.busy_reply = "-ERR [SYS/TEMP] Too many connections, try again "
+	    "later\r\n",
+};
+
+const struct proto *const daemon_protos[] = { &smtp_proto, &pop3_proto };
 const size_t daemon_nprotos = sizeof(daemon_protos) /
     sizeof(daemon_protos[0]);
 

@@ -433,15 +433,16 @@ uid_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* deleted_uids: the \Deleted messages of mailbox_id, ascending; with uids
- * non-NULL only those among them (looked up in a sorted copy). */
+/* pick_uids: the messages of mailbox_id (only the \Deleted ones when
+ * only_deleted), ascending; with uids non-NULL only those among them
+ * (looked up in a sorted copy). */
 static int
-deleted_uids(struct store *st, int64_t mailbox_id, const uint32_t *uids,
-    size_t count, uint32_t **out_r, size_t *n_r)
+pick_uids(struct store *st, int64_t mailbox_id, bool only_deleted,
+    const uint32_t *uids, size_t count, uint32_t **out_r, size_t *n_r)
 {
 	sqlite3_stmt *stmt = st_stmt(st, "SELECT uid FROM messages"
-	    " WHERE mailbox_id = ? AND (flags & "
-	    STORE_STR(STORE_FLAG_DELETED) ") != 0 ORDER BY uid");
+	    " WHERE mailbox_id = ?1 AND (?2 = 0 OR (flags & "
+	    STORE_STR(STORE_FLAG_DELETED) ") != 0) ORDER BY uid");
 	uint32_t *out = NULL, *wanted = NULL;
 	size_t n = 0;
 	int rc;
@@ -456,6 +457,7 @@ deleted_uids(struct store *st, int64_t mailbox_id, const uint32_t *uids,
 		qsort(wanted, count, sizeof(*wanted), uid_cmp);
 	}
 	sqlite3_bind_int64(stmt, 1, mailbox_id);
+	sqlite3_bind_int(stmt, 2, only_deleted);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		uint32_t uid = (uint32_t)sqlite3_column_int64(stmt, 0);
 
@@ -476,9 +478,11 @@ deleted_uids(struct store *st, int64_t mailbox_id, const uint32_t *uids,
 	return 0;
 }
 
-int
-store_expunge(struct store *st, int64_t mailbox_id, const uint32_t *uids,
-    size_t count, uint32_t **expunged_r, size_t *expunged_count_r)
+/* expunge: store_expunge() and store_remove(). */
+static int
+expunge(struct store *st, int64_t mailbox_id, bool only_deleted,
+    const uint32_t *uids, size_t count, uint32_t **expunged_r,
+    size_t *expunged_count_r)
 {
 	uint32_t *gone = NULL;
 	size_t n = 0;
@@ -490,7 +494,8 @@ store_expunge(struct store *st, int64_t mailbox_id, const uint32_t *uids,
 	if ((ret = st_begin(st)) != 0)
 		return ret;
 	if ((ret = st_mailbox_owner(st, mailbox_id, &owner)) != 0 ||
-	    (ret = deleted_uids(st, mailbox_id, uids, count, &gone, &n)) != 0)
+	    (ret = pick_uids(st, mailbox_id, only_deleted, uids, count, &gone,
+	    &n)) != 0)
 		goto fail;
 	if (n > 0 && (ret = st_mailbox_next(st, mailbox_id, 0, NULL,
 	    &modseq)) != 0)
@@ -530,4 +535,20 @@ fail:
 out:
 	free(gone);
 	return ret;
+}
+
+int
+store_expunge(struct store *st, int64_t mailbox_id, const uint32_t *uids,
+    size_t count, uint32_t **expunged_r, size_t *expunged_count_r)
+{
+	return expunge(st, mailbox_id, true, uids, count, expunged_r,
+	    expunged_count_r);
+}
+
+int
+store_remove(struct store *st, int64_t mailbox_id, const uint32_t *uids,
+    size_t count, uint32_t **removed_r, size_t *removed_count_r)
+{
+	return expunge(st, mailbox_id, false, uids, count, removed_r,
+	    removed_count_r);
 }

@@ -308,6 +308,21 @@ int store_move(struct store *st, int64_t src_mailbox_id, const uint32_t *uids,
 int store_expunge(struct store *st, int64_t mailbox_id, const uint32_t *uids,
     size_t count, uint32_t **expunged_r, size_t *expunged_count_r);
 
+/* store_remove: removes the messages with the count given UIDs whatever
+ * their flags (POP3's DELE applied at QUIT), in one transaction; UIDs
+ * already gone are skipped. Results as store_expunge(). */
+int store_remove(struct store *st, int64_t mailbox_id, const uint32_t *uids,
+    size_t count, uint32_t **removed_r, size_t *removed_count_r);
+
+/*
+ * store_maildrop_lock: an exclusive lock on user_id's maildrop across
+ * processes and threads (POP3 RFC 1939 8: one session at a time), held
+ * until store_maildrop_unlock() or the process ends. Returns 0 with
+ * *lock_r, STORE_ERR_IN_USE when someone else holds it.
+ */
+int store_maildrop_lock(struct store *st, int64_t user_id, int *lock_r);
+void store_maildrop_unlock(int *lock);
+
 /* ---- Integrity -------------------------------------------------------- */
 
 /*

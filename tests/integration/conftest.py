@@ -83,7 +83,7 @@ class Daemon:
     """A running letterboxd on free loopback ports with its own data
     directory; stopped (by PID) when the test ends."""
 
-    SERVICES = ("smtp", "submission", "submissions")
+    SERVICES = ("smtp", "submission", "submissions", "pop3", "pop3s")
 
     def __init__(self, tmp_path, extra_config="", sandbox=False,
                  top_config=""):
@@ -128,12 +128,14 @@ class Daemon:
             return False
 
     def read_stdout(self):
-        self.out.flush()
+        if not self.out.closed:
+            self.out.flush()
         with open(self.stdout_path, "rb") as f:
             return f.read().decode(errors="replace")
 
     def read_log(self):
-        self.log.flush()
+        if not self.log.closed:
+            self.log.flush()
         with open(self.log_path, "rb") as f:
             return f.read().decode(errors="replace")
 
