@@ -151,25 +151,13 @@ st_strdup_col(sqlite3_stmt *stmt, int col)
 	return xstrdup(s != NULL ? (const char *)s : "");
 }
 
-/* make_private_file: creates path with mode 0600 when absent, so SQLite
- * (and its -wal and -shm files, which copy the mode) never make it
- * readable by others. */
-static int
-make_private_file(const char *path)
-{
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-
-	if (fd < 0)
-		return -1;
-	close(fd);
-	return 0;
-}
-
 int
 store_open(const char *data_dir, struct store **store_r, char **error_r)
 {
 	struct store *st;
+	struct stat sb;
 	char *path;
+	bool fresh;
 	int rc, ret;
 
 	if (mkdir(data_dir, 0700) != 0 && errno != EEXIST) {
@@ -178,12 +166,14 @@ store_open(const char *data_dir, struct store **store_r, char **error_r)
 		return STORE_ERR_TEMP;
 	}
 	path = xasprintf("%s/letterbox.db", data_dir);
-	if (make_private_file(path) != 0) {
-		*error_r = xasprintf("cannot open %s: %s", path,
-		    strerror(errno));
-		free(path);
-		return STORE_ERR_TEMP;
-	}
+	/* Never open() and close() the database file ourselves: closing any
+	 * descriptor of it drops every POSIX lock this process holds on it,
+	 * those of other threads' SQLite handles too, and another process
+	 * could then checkpoint and delete the WAL under them ("How To
+	 * Corrupt An SQLite Database File" 2.2). A new file is made private
+	 * by chmod instead, before its -wal and -shm (which copy its mode)
+	 * exist; data_dir is 0700 anyway. */
+	fresh = stat(path, &sb) != 0 && errno == ENOENT;
 	st = xcalloc(1, sizeof(*st));
 	st->notify_fd = -1;
 	st->data_dir = xstrdup(data_dir);
@@ -191,6 +181,8 @@ store_open(const char *data_dir, struct store **store_r, char **error_r)
 	/* NOMUTEX: a handle belongs to one thread (DESIGN.md). */
 	rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc == SQLITE_OK && fresh)
+		(void)chmod(path, 0600);
 	free(path);
 	if (rc != SQLITE_OK) {
 		*error_r = xasprintf("cannot open database in %s: %s",

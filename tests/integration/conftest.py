@@ -87,33 +87,46 @@ class Daemon:
 
     def __init__(self, tmp_path, extra_config="", sandbox=False,
                  top_config=""):
-        import time
         self.lb = Letterbox(tmp_path, hostname="mail.test",
                             top_config=top_config)
+        self.base_config = open(self.lb.config).read()
+        self.log_path = str(tmp_path / "letterboxd.log")
+        self.stdout_path = str(tmp_path / "letterboxd.out")
+        # A free port can be taken by someone else before letterboxd
+        # binds it (free_port() closes its probe): try other ports then.
+        for attempt in range(3):
+            if self._start(extra_config, sandbox):
+                return
+            if "Address already in use" not in self.read_log():
+                raise AssertionError("letterboxd exited %d: %s" % (
+                    self.proc.returncode, self.read_log()))
+        raise AssertionError("letterboxd did not start: " + self.read_log())
+
+    def _start(self, extra_config, sandbox):
+        import time
         self.ports = {svc: free_port() for svc in self.SERVICES}
-        with open(self.lb.config, "a") as f:
-            f.write("\n")
+        with open(self.lb.config, "w") as f:
+            f.write(self.base_config + "\n")
             for svc in self.SERVICES:
                 f.write("[%s]\nlisten = 127.0.0.1:%d\n" %
                         (svc, self.ports[svc]))
             f.write(extra_config)
-        self.log_path = str(tmp_path / "letterboxd.log")
         self.log = open(self.log_path, "wb")
+        self.out = open(self.stdout_path, "wb")
         cmd = [program("letterboxd"), "--foreground", "--config",
                self.lb.config]
         if sandbox:
             cmd.append("--sandbox")
-        self.stdout_path = str(tmp_path / "letterboxd.out")
-        self.out = open(self.stdout_path, "wb")
         self.proc = subprocess.Popen(cmd, stdout=self.out, stderr=self.log,
                                      start_new_session=True)
         deadline = time.time() + 20
         while time.time() < deadline:
             if self.proc.poll() is not None:
-                raise AssertionError("letterboxd exited %d: %s" % (
-                    self.proc.returncode, self.read_log()))
+                self.out.close()
+                self.log.close()
+                return False
             if all(self._accepts(p) for p in self.ports.values()):
-                return
+                return True
             time.sleep(0.05)
         self.stop()
         raise AssertionError("letterboxd did not start: " + self.read_log())
