@@ -769,3 +769,15 @@ conn_ignore_stop(struct conn *conn, bool ignore)
 {
 	conn->stop_ignored = ignore;
 }
+
+int
+conn_vreply(struct conn *conn, const char *fmt, va_list ap)
+{
+	char line[1024];
+	int ret;
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	if ((ret = conn_printf(conn, "%s\r\n", line)) != CONN_OK)
+		return ret;
+	return conn_pending(conn) ? CONN_OK : conn_flush(conn);
+}

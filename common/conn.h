@@ -10,6 +10,7 @@
 #ifndef LETTERBOX_CONN_H
 #define LETTERBOX_CONN_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
@@ -79,6 +80,12 @@ int conn_write(struct conn *conn, const void *data, size_t len);
 int conn_printf(struct conn *conn, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int conn_flush(struct conn *conn);
+
+/* conn_vreply: one protocol response line (CRLF added), sent at once
+ * unless the client has more commands waiting: then it goes with their
+ * answers (pipelining, RFC 2920 3.2 / RFC 2449 6.6). */
+int conn_vreply(struct conn *conn, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 
 /*
  * conn_start_tls: makes the connection TLS as the server side with ctx

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/ascii.h"
 #include "pop3d/pop3_parse.h"
 
 /* RFC 1939 3: "Each argument may be up to 40 characters long." */
@@ -61,34 +62,6 @@ static const struct {
 	{ "QUIT", POP3_VERB_QUIT, 0 },
 };
 
-/* RFC 5234 CTL: RFC 1939 3 allows printable characters and SP only. */
-static bool
-is_ctl(unsigned char c)
-{
-	return c < 0x20 || c == 0x7f;
-}
-
-static unsigned char
-ascii_upper(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') ? (unsigned char)(c - 'a' + 'A') : c;
-}
-
-/* ascii_ieq: the n bytes at s equal the NUL-terminated upper-case word,
- * ignoring ASCII case (no locale). */
-static bool
-ascii_ieq(const char *s, size_t n, const char *word)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (word[i] == '\0' ||
-		    ascii_upper((unsigned char)s[i]) != (unsigned char)word[i])
-			return false;
-	}
-	return word[i] == '\0';
-}
-
 /* command_clear: cmd as for an unknown keyword without arguments. */
 static void
 command_clear(struct pop3_command *cmd)
@@ -117,7 +90,7 @@ pop3_parse_command(const char *line, size_t len, struct pop3_command *cmd_r)
 	command_clear(cmd_r);
 	command_clear(&cmd);
 	for (i = 0; i < len; i++) {
-		if (is_ctl((unsigned char)line[i]))
+		if (ascii_is_ctl((unsigned char)line[i]))
 			return POP3_PARSE_SYNTAX;
 	}
 	for (klen = 0; klen < len && line[klen] != ' '; klen++)

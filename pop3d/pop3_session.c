@@ -45,14 +45,10 @@ void
 pop3_reply(struct pop3_session *s, const char *fmt, ...)
 {
 	va_list ap;
-	char line[1024];
 
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	conn_vreply(s->conn, fmt, ap);
 	va_end(ap);
-	conn_printf(s->conn, "%s\r\n", line);
-	if (!conn_pending(s->conn))
-		conn_flush(s->conn);
 }
 
 void

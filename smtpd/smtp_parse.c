@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "common/ascii.h"
 #include "common/address.h"
 #include "smtpd/smtp_parse.h"
 
@@ -51,52 +52,6 @@ static const struct {
 	{ "AUTH", SMTP_VERB_AUTH },
 };
 
-static bool
-is_alpha(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static bool
-is_digit(unsigned char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static bool
-is_alnum(unsigned char c)
-{
-	return is_alpha(c) || is_digit(c);
-}
-
-/* RFC 5234 CTL; RFC 5321 has no place for any of them in a command. */
-static bool
-is_ctl(unsigned char c)
-{
-	return c < 0x20 || c == 0x7f;
-}
-
-static unsigned char
-ascii_upper(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') ? (unsigned char)(c - 'a' + 'A') : c;
-}
-
-/* ascii_ieq: the n bytes at s equal the NUL-terminated upper-case word,
- * ignoring ASCII case (no locale). */
-static bool
-ascii_ieq(const char *s, size_t n, const char *word)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (word[i] == '\0' ||
-		    ascii_upper((unsigned char)s[i]) != (unsigned char)word[i])
-			return false;
-	}
-	return word[i] == '\0';
-}
-
 /*
  * RFC 5321 4.1.2 atext (as RFC 5322 3.2.3), without the '.' that
  * Dot-string handles; bytes >= 0x80 stand for RFC 6531 UTF8-non-ascii and
@@ -105,7 +60,7 @@ ascii_ieq(const char *s, size_t n, const char *word)
 static bool
 is_atext(unsigned char c)
 {
-	if (c >= 0x80 || is_alnum(c))
+	if (c >= 0x80 || ascii_is_alnum(c))
 		return true;
 	return c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
 }
@@ -144,7 +99,7 @@ parse_digits(const char *s, size_t n, uint64_t *v_r)
 	for (size_t i = 0; i < n; i++) {
 		unsigned int d;
 
-		if (!is_digit((unsigned char)s[i]))
+		if (!ascii_is_digit((unsigned char)s[i]))
 			return false;
 		d = (unsigned int)(s[i] - '0');
 		if (v > (UINT64_MAX - d) / 10)
@@ -207,7 +162,7 @@ span_domain(const char *s, size_t n)
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 
-		if (!(is_alnum(c) || c == '-' || c == '.' || c >= 0x80))
+		if (!(ascii_is_alnum(c) || c == '-' || c == '.' || c >= 0x80))
 			break;
 	}
 	return i;
@@ -456,9 +411,9 @@ next_param(const char *s, size_t n, size_t *pos, struct esmtp_param *param_r)
 		return 0;
 	}
 	start = i;
-	if (!is_alnum((unsigned char)s[i]))
+	if (!ascii_is_alnum((unsigned char)s[i]))
 		return SMTP_PARSE_SYNTAX;
-	while (i < n && (is_alnum((unsigned char)s[i]) || s[i] == '-'))
+	while (i < n && (ascii_is_alnum((unsigned char)s[i]) || s[i] == '-'))
 		i++;
 	param_r->key = s + start;
 	param_r->key_len = i - start;
@@ -498,7 +453,7 @@ xtext_valid(const char *s, size_t n)
 				return false;
 			for (size_t k = 1; k <= 2; k++) {
 				c = (unsigned char)s[i + k];
-				if (!is_digit(c) && !(c >= 'A' && c <= 'F'))
+				if (!ascii_is_digit(c) && !(c >= 'A' && c <= 'F'))
 					return false;
 			}
 			i += 2;
@@ -539,10 +494,10 @@ smtp_parse_command(const char *line, size_t len, struct smtp_command *cmd_r)
 	cmd_r->arg = "";
 	cmd_r->arg_len = 0;
 	for (i = 0; i < len; i++) {
-		if (is_ctl((unsigned char)line[i]))
+		if (ascii_is_ctl((unsigned char)line[i]))
 			return SMTP_PARSE_SYNTAX;
 	}
-	for (vlen = 0; vlen < len && is_alpha((unsigned char)line[vlen]);
+	for (vlen = 0; vlen < len && ascii_is_alpha((unsigned char)line[vlen]);
 	    vlen++)
 		;
 	if (vlen == 0 || (vlen < len && line[vlen] != ' '))
@@ -578,7 +533,7 @@ smtp_parse_mail(const char *arg, size_t len, struct smtp_mail_args *mail_r)
 	if (!parse_prefix(arg, len, "FROM:", &pos))
 		return SMTP_PARSE_SYNTAX;
 	for (size_t i = pos; i < len; i++) {
-		if (is_ctl((unsigned char)arg[i]))
+		if (ascii_is_ctl((unsigned char)arg[i]))
 			return SMTP_PARSE_SYNTAX;
 	}
 	rc = parse_path_arg(arg + pos, len - pos, true, false, &mail_r->from,
@@ -665,7 +620,7 @@ smtp_parse_rcpt(const char *arg, size_t len, bool utf8_ok,
 	if (!parse_prefix(arg, len, "TO:", &pos))
 		return SMTP_PARSE_SYNTAX;
 	for (size_t i = pos; i < len; i++) {
-		if (is_ctl((unsigned char)arg[i]))
+		if (ascii_is_ctl((unsigned char)arg[i]))
 			return SMTP_PARSE_SYNTAX;
 	}
 	rc = parse_path_arg(arg + pos, len - pos, false, true, rcpt_r, &rest);
@@ -699,7 +654,7 @@ smtp_parse_bdat(const char *arg, size_t len, uint64_t *size_r, bool *last_r)
 	*size_r = 0;
 	*last_r = false;
 	len = trim_spaces(arg, len);
-	for (d = 0; d < len && is_digit((unsigned char)arg[d]); d++)
+	for (d = 0; d < len && ascii_is_digit((unsigned char)arg[d]); d++)
 		;
 	if (!parse_digits(arg, d, &size) || size > INT64_MAX)
 		return SMTP_PARSE_SYNTAX;
@@ -737,7 +692,7 @@ helo_name_valid(const char *s, size_t n)
 			label = 0;
 			continue;
 		}
-		if (!(is_alnum(c) || c == '-' || c == '_' || c >= 0x80))
+		if (!(ascii_is_alnum(c) || c == '-' || c == '_' || c >= 0x80))
 			return false;
 		if (++label > 63)
 			return false;
@@ -781,7 +736,7 @@ b64_syntax_valid(const char *s, size_t n)
 	for (size_t i = 0; i < n - pad; i++) {
 		unsigned char c = (unsigned char)s[i];
 
-		if (!is_alnum(c) && c != '+' && c != '/')
+		if (!ascii_is_alnum(c) && c != '+' && c != '/')
 			return false;
 	}
 	return true;
@@ -804,7 +759,7 @@ smtp_parse_auth(const char *arg, size_t len, char mech[21],
 		unsigned char c = (unsigned char)arg[m];
 
 		if (m >= SASL_MECH_MAX ||
-		    !(is_alnum(c) || c == '-' || c == '_'))
+		    !(ascii_is_alnum(c) || c == '-' || c == '_'))
 			return SMTP_PARSE_SYNTAX;
 	}
 	if (m == 0)

@@ -49,16 +49,10 @@ void
 smtp_reply(struct smtp_session *s, const char *fmt, ...)
 {
 	va_list ap;
-	char line[1024];
 
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	conn_vreply(s->conn, fmt, ap);
 	va_end(ap);
-	conn_printf(s->conn, "%s\r\n", line);
-	/* RFC 2920 3.2: replies to a pipelined group may wait until the
-	 * server has read the commands already sent. */
-	if (!conn_pending(s->conn))
-		conn_flush(s->conn);
 }
 
 void
