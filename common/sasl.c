@@ -188,3 +188,21 @@ sasl_credentials_wipe(struct sasl_credentials *creds)
 {
 	sodium_memzero(creds, sizeof(*creds));
 }
+
+int
+sasl_read_response(struct conn *conn, const char **line_r, size_t *len_r)
+{
+	bool crlf;
+	int ret;
+
+	conn_flush(conn);
+	ret = conn_read_line(conn, LIMIT_SASL_LINE, line_r, len_r, &crlf);
+	if (ret == CONN_TOO_LONG)
+		return SASL_RESPONSE_TOO_LONG;
+	if (ret != CONN_OK)
+		return SASL_RESPONSE_GONE;
+	/* RFC 4954 4, RFC 5034 4: "*" cancels the exchange. */
+	if (*len_r == 1 && (*line_r)[0] == '*')
+		return SASL_RESPONSE_CANCEL;
+	return SASL_RESPONSE_OK;
+}

@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 
+#include "conn.h"
 #include "limits.h"
 
 struct sasl_credentials {
@@ -42,6 +43,19 @@ int sasl_base64_decode_text(const char *b64, size_t len, char *out,
 /* sasl_base64_encode: text into out (size bytes), NUL-terminated, for
  * server challenges such as LOGIN's "VXNlcm5hbWU6". -1 if out is small. */
 int sasl_base64_encode(const char *text, size_t len, char *out, size_t size);
+
+enum sasl_response {
+	SASL_RESPONSE_OK = 0,
+	SASL_RESPONSE_CANCEL = -1,	/* the client sent "*" */
+	SASL_RESPONSE_TOO_LONG = -2,	/* over LIMIT_SASL_LINE: close */
+	SASL_RESPONSE_GONE = -3,	/* closed, timed out, stopped */
+};
+
+/* sasl_read_response: the client's next response line after a
+ * challenge the caller sent (SMTP "334", POP3 "+ ", IMAP "+"), at most
+ * LIMIT_SASL_LINE octets. *line_r points into conn's buffer. */
+int sasl_read_response(struct conn *conn, const char **line_r,
+    size_t *len_r);
 
 /* sasl_credentials_wipe: zeroes creds (sodium_memzero). */
 void sasl_credentials_wipe(struct sasl_credentials *creds);

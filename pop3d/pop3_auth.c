@@ -111,26 +111,20 @@ pop3_cmd_pass(struct pop3_session *s, const struct pop3_command *cmd)
 static int
 auth_response(struct pop3_session *s, const char **line_r, size_t *len_r)
 {
-	bool crlf;
-	int ret;
-
 	pop3_reply(s, "+ ");
-	conn_flush(s->conn);
-	ret = conn_read_line(s->conn, LIMIT_SASL_LINE, line_r, len_r, &crlf);
-	if (ret == CONN_TOO_LONG) {
-		pop3_reply(s, "-ERR Authentication line too long");
-		s->quit = true;
-		return 1;
-	}
-	if (ret != CONN_OK) {
-		s->quit = true;
-		return 1;
-	}
-	if (*len_r == 1 && (*line_r)[0] == '*') {
+	switch (sasl_read_response(s->conn, line_r, len_r)) {
+	case SASL_RESPONSE_OK:
+		return 0;
+	case SASL_RESPONSE_CANCEL:
 		pop3_reply(s, "-ERR Authentication cancelled");
 		return 1;
+	case SASL_RESPONSE_TOO_LONG:
+		pop3_reply(s, "-ERR Authentication line too long");
+		/* FALLTHROUGH */
+	default:
+		s->quit = true;
+		return 1;
 	}
-	return 0;
 }
 
 void

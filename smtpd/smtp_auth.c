@@ -25,27 +25,21 @@ static int
 read_response(struct smtp_session *s, const char *challenge,
     const char **line_r, size_t *len_r)
 {
-	bool crlf;
-	int ret;
-
 	smtp_reply(s, "334 %s", challenge);
-	smtp_reply_flush(s);
-	ret = conn_read_line(s->conn, LIMIT_SASL_LINE, line_r, len_r, &crlf);
-	if (ret == CONN_TOO_LONG) {
-		smtp_reply(s, "500 5.5.6 Authentication exchange line is too "
-		    "long");
-		s->quit = true;
-		return 1;
-	}
-	if (ret != CONN_OK) {
-		s->quit = true;
-		return 1;
-	}
-	if (*len_r == 1 && (*line_r)[0] == '*') {
+	switch (sasl_read_response(s->conn, line_r, len_r)) {
+	case SASL_RESPONSE_OK:
+		return 0;
+	case SASL_RESPONSE_CANCEL:
 		smtp_reply(s, "501 5.0.0 Authentication cancelled");
 		return 1;
+	case SASL_RESPONSE_TOO_LONG:
+		smtp_reply(s, "500 5.5.6 Authentication exchange line is too "
+		    "long");
+		/* FALLTHROUGH */
+	default:
+		s->quit = true;
+		return 1;
 	}
-	return 0;
 }
 
 /* get_plain: PLAIN credentials from the initial response or a 334. */
