@@ -73,6 +73,25 @@
 /* POP3: bad commands before "-ERR Too many bad commands" and close. */
 #define LIMIT_POP3_BAD_COMMANDS	10
 
+/* MIME: multipart and message/rfc822 nesting; real mail stays under 10,
+ * and BODYSTRUCTURE is written recursively (Dovecot allows 100). */
+#define LIMIT_MIME_DEPTH	20
+/* MIME: parts per message, bounding BODYSTRUCTURE and the stored tree. */
+#define LIMIT_MIME_PARTS	1000
+/* MIME: header fields interpreted per part (RFC 5322 sets no limit). */
+#define LIMIT_MIME_HEADER_FIELDS 1000
+/* MIME: header bytes interpreted per part; the rest is skipped. */
+#define LIMIT_MIME_HEADER_SIZE	(256 * 1024)
+/* MIME: parameters per Content-Type/-Disposition (Dovecot also 128). */
+#define LIMIT_MIME_PARAMS	128
+/* MIME: addresses kept per ENVELOPE address field. */
+#define LIMIT_MIME_ADDRESSES	1000
+/* MIME: Content-Language tags kept per part. */
+#define LIMIT_MIME_LANGUAGES	64
+/* MIME: largest BODYSTRUCTURE/BODY/ENVELOPE string stored; larger ones
+ * become one application/octet-stream part of the message's size. */
+#define LIMIT_MIME_STRUCTURE	(4 * 1024 * 1024)
+
 /* Daemon: concurrent connections per worker and per client IP. */
 #define LIMIT_CONNECTIONS	1000
 #define LIMIT_CONNECTIONS_PER_IP 20
