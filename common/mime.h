@@ -137,6 +137,9 @@ struct mime_pdata {
 	struct mime_envelope *env;	/* message parts only */
 };
 
+/* Scratch buffers of the tokenizer hold at most one header value. */
+#define MIME_TOKBUF_MAX	(16 * 1024 * 1024)
+
 /* A tokenizer over a header value (Dovecot's rfc822-parser semantics). */
 struct mime_tok {
 	const unsigned char *p, *end;
@@ -144,6 +147,15 @@ struct mime_tok {
 };
 
 int mime_tok_skip_lwsp(struct mime_tok *t);
+void mime_tok_init(struct mime_tok *t, const char *value, size_t len);
+unsigned char mime_tok_peek(const struct mime_tok *t);
+int mime_tok_quoted(struct mime_tok *t, struct buf *out);
+int mime_tok_atom_or_dot(struct mime_tok *t, struct buf *out);
+int mime_tok_phrase(struct mime_tok *t, struct buf *out);
+int mime_tok_domain(struct mime_tok *t, struct buf *out);
+bool mime_is_atext(unsigned char c);
+void mime_buf_put(struct buf *b, const void *p, size_t n);
+char *mime_buf_strdup(const struct buf *b);
 int mime_tok_mime_token(struct mime_tok *t, struct buf *out);
 int mime_tok_content_type(struct mime_tok *t, struct buf *out);
 void mime_tok_params(struct mime_tok *t, struct mime_params *params_r);

@@ -1,8 +1,8 @@
 /*
  * mime_header.c - header fields of a MIME part: RFC 5322 tokens (CFWS,
- * atoms, quoted strings, obsolete phrases and routes), RFC 2045 Content-*
- * fields, RFC 2231 parameter continuations, and address lists with
- * groups, as IMAP ENVELOPE and BODYSTRUCTURE need them.
+ * atoms, quoted strings, obsolete phrases and routes, shared with
+ * mime_address.c), RFC 2045 Content-* fields and RFC 2231 parameter
+ * continuations, as IMAP BODYSTRUCTURE needs them.
  *
  * Input is untrusted header text; every loop advances through a bounded
  * value, so the cost is linear in its length. Values are not RFC 2047
@@ -21,21 +21,19 @@
 #include "mime.h"
 #include "xalloc.h"
 
-/* Scratch buffers hold at most one header value. */
-#define TOKBUF_MAX	(16 * 1024 * 1024)
 
 /* RFC 5322 3.2.3 atext, with 8-bit bytes allowed (RFC 6532); bit 2 marks
  * the MIME tspecials of RFC 2045 5.1 that are atext ("/", "=", "?"). */
-static bool
-is_atext(unsigned char c)
+bool
+mime_is_atext(unsigned char c)
 {
 	if (c >= 0x80 || ascii_is_alnum(c))
 		return true;
 	return c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
 }
 
-static unsigned char
-peek(const struct mime_tok *t)
+unsigned char
+mime_tok_peek(const struct mime_tok *t)
 {
 	return t->p < t->end ? *t->p : '\0';
 }
@@ -43,7 +41,7 @@ peek(const struct mime_tok *t)
 static bool
 is_token(unsigned char c)
 {
-	return (is_atext(c) && c != '/' && c != '=' && c != '?') || c == '.';
+	return (mime_is_atext(c) && c != '/' && c != '=' && c != '?') || c == '.';
 }
 
 /* mime_strndup: a NUL-terminated copy with NULs stored as 0x80. */
@@ -59,16 +57,16 @@ mime_strndup(const char *s, size_t len)
 	return r;
 }
 
-static char *
-buf_strdup(const struct buf *b)
+char *
+mime_buf_strdup(const struct buf *b)
 {
 	return mime_strndup(b->data != NULL ? b->data : "", b->len);
 }
 
-static void
-put(struct buf *b, const void *p, size_t n)
+void
+mime_buf_put(struct buf *b, const void *p, size_t n)
 {
-	/* Values are bounded by the header limit, far below TOKBUF_MAX. */
+	/* Values are bounded by the header limit, far below MIME_TOKBUF_MAX. */
 	(void)buf_append(b, p, n);
 }
 
@@ -82,14 +80,14 @@ skip_comment(struct mime_tok *t)
 		buf_reset(t->comment);
 	start = ++t->p;
 	for (; t->p < t->end; t->p++) {
-		switch (peek(t)) {
+		switch (mime_tok_peek(t)) {
 		case '(':
 			level++;
 			break;
 		case ')':
 			if (--level == 0) {
 				if (t->comment != NULL)
-					put(t->comment, start,
+					mime_buf_put(t->comment, start,
 					    (size_t)(t->p - start));
 				t->p++;
 				return t->p < t->end;
@@ -97,7 +95,7 @@ skip_comment(struct mime_tok *t)
 			break;
 		case '\\':
 			if (t->comment != NULL)
-				put(t->comment, start, (size_t)(t->p - start));
+				mime_buf_put(t->comment, start, (size_t)(t->p - start));
 			start = t->p + 1;
 			t->p++;
 			if (t->p == t->end)
@@ -116,12 +114,12 @@ int
 mime_tok_skip_lwsp(struct mime_tok *t)
 {
 	while (t->p < t->end) {
-		if (peek(t) == ' ' || peek(t) == '\t' || peek(t) == '\r' ||
-		    peek(t) == '\n') {
+		if (mime_tok_peek(t) == ' ' || mime_tok_peek(t) == '\t' || mime_tok_peek(t) == '\r' ||
+		    mime_tok_peek(t) == '\n') {
 			t->p++;
 			continue;
 		}
-		if (peek(t) != '(')
+		if (mime_tok_peek(t) != '(')
 			break;
 		if (skip_comment(t) < 0)
 			return -1;
@@ -134,11 +132,11 @@ tok_atom(struct mime_tok *t, struct buf *out)
 {
 	const unsigned char *start;
 
-	if (t->p == t->end || !is_atext(peek(t)))
+	if (t->p == t->end || !mime_is_atext(mime_tok_peek(t)))
 		return -1;
-	for (start = t->p++; t->p < t->end && is_atext(peek(t)); t->p++)
+	for (start = t->p++; t->p < t->end && mime_is_atext(mime_tok_peek(t)); t->p++)
 		;
-	put(out, start, (size_t)(t->p - start));
+	mime_buf_put(out, start, (size_t)(t->p - start));
 	return t->p < t->end ? mime_tok_skip_lwsp(t) : 0;
 }
 
@@ -149,25 +147,25 @@ tok_dot_atom(struct mime_tok *t, struct buf *out)
 	const unsigned char *start;
 	int ret;
 
-	if (t->p == t->end || !is_atext(peek(t)))
+	if (t->p == t->end || !mime_is_atext(mime_tok_peek(t)))
 		return -1;
 	for (start = t->p++; t->p < t->end;) {
-		if (is_atext(peek(t))) {
+		if (mime_is_atext(mime_tok_peek(t))) {
 			t->p++;
 			continue;
 		}
-		put(out, start, (size_t)(t->p - start));
+		mime_buf_put(out, start, (size_t)(t->p - start));
 		if ((ret = mime_tok_skip_lwsp(t)) <= 0)
 			return ret;
-		if (peek(t) != '.')
+		if (mime_tok_peek(t) != '.')
 			return 1;
 		t->p++;
-		put(out, ".", 1);
+		mime_buf_put(out, ".", 1);
 		if ((ret = mime_tok_skip_lwsp(t)) <= 0)
 			return ret;
 		start = t->p;
 	}
-	put(out, start, (size_t)(t->p - start));
+	mime_buf_put(out, start, (size_t)(t->p - start));
 	return 0;
 }
 
@@ -177,23 +175,23 @@ mime_tok_mime_token(struct mime_tok *t, struct buf *out)
 {
 	const unsigned char *start;
 
-	for (start = t->p; t->p < t->end && is_token(peek(t)); t->p++)
+	for (start = t->p; t->p < t->end && is_token(mime_tok_peek(t)); t->p++)
 		;
-	put(out, start, (size_t)(t->p - start));
+	mime_buf_put(out, start, (size_t)(t->p - start));
 	return t->p < t->end ? mime_tok_skip_lwsp(t) : 0;
 }
 
-static int
-tok_quoted(struct mime_tok *t, struct buf *out)
+int
+mime_tok_quoted(struct mime_tok *t, struct buf *out)
 {
 	const unsigned char *start;
 	size_t len;
 
 	t->p++;
 	for (start = t->p; t->p < t->end; t->p++) {
-		switch (peek(t)) {
+		switch (mime_tok_peek(t)) {
 		case '"':
-			put(out, start, (size_t)(t->p - start));
+			mime_buf_put(out, start, (size_t)(t->p - start));
 			t->p++;
 			return mime_tok_skip_lwsp(t);
 		case '\n':
@@ -201,14 +199,14 @@ tok_quoted(struct mime_tok *t, struct buf *out)
 			len = (size_t)(t->p - start);
 			if (len > 0 && start[len - 1] == '\r')
 				len--;
-			put(out, start, len);
+			mime_buf_put(out, start, len);
 			start = t->p + 1;
 			break;
 		case '\\':
 			t->p++;
 			if (t->p == t->end)
 				return -1;
-			put(out, start, (size_t)(t->p - start - 1));
+			mime_buf_put(out, start, (size_t)(t->p - start - 1));
 			start = t->p;
 			break;
 		}
@@ -216,43 +214,43 @@ tok_quoted(struct mime_tok *t, struct buf *out)
 	return -1;
 }
 
-static int
-tok_atom_or_dot(struct mime_tok *t, struct buf *out)
+int
+mime_tok_atom_or_dot(struct mime_tok *t, struct buf *out)
 {
 	const unsigned char *start;
 
 	for (start = t->p; t->p < t->end &&
-	    (is_atext(peek(t)) || peek(t) == '.'); t->p++)
+	    (mime_is_atext(mime_tok_peek(t)) || mime_tok_peek(t) == '.'); t->p++)
 		;
-	put(out, start, (size_t)(t->p - start));
+	mime_buf_put(out, start, (size_t)(t->p - start));
 	return t->p < t->end ? mime_tok_skip_lwsp(t) : 0;
 }
 
 /* phrase = 1*word / obs-phrase (RFC 5322 3.2.5, 4.1); words joined by
  * one space. */
-static int
-tok_phrase(struct mime_tok *t, struct buf *out)
+int
+mime_tok_phrase(struct mime_tok *t, struct buf *out)
 {
 	int ret;
 
 	if (t->p == t->end)
 		return 0;
-	if (peek(t) == '.')
+	if (mime_tok_peek(t) == '.')
 		return -1;
 	for (;;) {
 		const unsigned char *before = t->p;
 
-		if (peek(t) == '"')
-			ret = tok_quoted(t, out);
+		if (mime_tok_peek(t) == '"')
+			ret = mime_tok_quoted(t, out);
 		else
-			ret = tok_atom_or_dot(t, out);
+			ret = mime_tok_atom_or_dot(t, out);
 		if (ret <= 0)
 			return ret;
-		if (!is_atext(peek(t)) && peek(t) != '"' && peek(t) != '.')
+		if (!mime_is_atext(mime_tok_peek(t)) && mime_tok_peek(t) != '"' && mime_tok_peek(t) != '.')
 			break;
 		if (t->p == before)
 			break;	/* cannot happen; keeps the loop finite */
-		put(out, " ", 1);
+		mime_buf_put(out, " ", 1);
 	}
 	return mime_tok_skip_lwsp(t);
 }
@@ -263,13 +261,13 @@ tok_domain_literal(struct mime_tok *t, struct buf *out)
 	const unsigned char *start;
 
 	for (start = t->p; t->p < t->end; t->p++) {
-		if (peek(t) == '\\') {
+		if (mime_tok_peek(t) == '\\') {
 			t->p++;
 			if (t->p == t->end)
 				break;
-		} else if (peek(t) == ']') {
+		} else if (mime_tok_peek(t) == ']') {
 			t->p++;
-			put(out, start, (size_t)(t->p - start));
+			mime_buf_put(out, start, (size_t)(t->p - start));
 			return mime_tok_skip_lwsp(t);
 		}
 	}
@@ -277,13 +275,13 @@ tok_domain_literal(struct mime_tok *t, struct buf *out)
 }
 
 /* "@" domain; t->p is at the "@". */
-static int
-tok_domain(struct mime_tok *t, struct buf *out)
+int
+mime_tok_domain(struct mime_tok *t, struct buf *out)
 {
 	t->p++;
 	if (mime_tok_skip_lwsp(t) <= 0)
 		return -1;
-	if (peek(t) == '[')
+	if (mime_tok_peek(t) == '[')
 		return tok_domain_literal(t, out);
 	return tok_dot_atom(t, out);
 }
@@ -300,12 +298,12 @@ mime_tok_content_type(struct mime_tok *t, struct buf *out)
 		return -1;
 	if (mime_tok_mime_token(t, out) <= 0)
 		return -1;
-	if (peek(t) != '/')
+	if (mime_tok_peek(t) != '/')
 		return -1;
 	t->p++;
 	if (mime_tok_skip_lwsp(t) <= 0)
 		return -1;
-	put(out, "/", 1);
+	mime_buf_put(out, "/", 1);
 	return mime_tok_mime_token(t, out);
 }
 
@@ -320,25 +318,25 @@ tok_param(struct mime_tok *t, struct buf *key, struct buf *value)
 	buf_reset(value);
 	if (t->p == t->end)
 		return 0;
-	if (peek(t) != ';')
+	if (mime_tok_peek(t) != ';')
 		return -1;
 	t->p++;
 	if (mime_tok_skip_lwsp(t) <= 0)
 		return -1;
 	if (mime_tok_mime_token(t, key) <= 0)
 		return -1;
-	if (peek(t) != '=')
+	if (mime_tok_peek(t) != '=')
 		return -1;
 	t->p++;
 	if ((ret = mime_tok_skip_lwsp(t)) <= 0) {
 		/* no value */
-	} else if (peek(t) == '"') {
-		ret = tok_quoted(t, value);
-	} else if (peek(t) == '=') {
+	} else if (mime_tok_peek(t) == '"') {
+		ret = mime_tok_quoted(t, value);
+	} else if (mime_tok_peek(t) == '=') {
 		/* broken senders write name==?utf-8?b?...?= unquoted */
-		while (t->p < t->end && peek(t) != ';' && peek(t) != ' ' &&
-		    peek(t) != '\t' && peek(t) != '\r' && peek(t) != '\n')
-			put(value, t->p++, 1);
+		while (t->p < t->end && mime_tok_peek(t) != ';' && mime_tok_peek(t) != ' ' &&
+		    mime_tok_peek(t) != '\t' && mime_tok_peek(t) != '\r' && mime_tok_peek(t) != '\n')
+			mime_buf_put(value, t->p++, 1);
 	} else {
 		ret = mime_tok_mime_token(t, value);
 	}
@@ -386,7 +384,7 @@ rfc2231_merge(struct rfc2231 *r, unsigned int n, struct mime_params *out)
 	bool ok, have_ext;
 
 	qsort(r, n, sizeof(*r), rfc2231_cmp);
-	buf_init(&s, TOKBUF_MAX);
+	buf_init(&s, MIME_TOKBUF_MAX);
 	for (i = 0; i < n; i = next) {
 		ok = true;
 		have_ext = false;
@@ -412,23 +410,23 @@ rfc2231_merge(struct rfc2231 *r, unsigned int n, struct mime_params *out)
 		}
 		buf_reset(&s);
 		if (!r[i].extended && have_ext)
-			put(&s, "''", 2);
+			mime_buf_put(&s, "''", 2);
 		for (j = i; j < next; j++) {
 			const char *v = r[j].value;
 
 			if (r[j].extended || !have_ext) {
-				put(&s, v, strlen(v));
+				mime_buf_put(&s, v, strlen(v));
 				continue;
 			}
 			for (; *v != '\0'; v++) {
 				if (*v == '%')
-					put(&s, "%25", 3);
+					mime_buf_put(&s, "%25", 3);
 				else
-					put(&s, v, 1);
+					mime_buf_put(&s, v, 1);
 			}
 		}
 		params_add(out, have_ext ? xasprintf("%s*", r[i].key) :
-		    xstrdup(r[i].key), buf_strdup(&s));
+		    xstrdup(r[i].key), mime_buf_strdup(&s));
 	}
 	for (i = 0; i < n; i++) {
 		free(r[i].key);
@@ -452,8 +450,8 @@ mime_tok_params(struct mime_tok *t, struct mime_params *params_r)
 
 	memset(params_r, 0, sizeof(*params_r));
 	memset(&cur, 0, sizeof(cur));
-	buf_init(&key, TOKBUF_MAX);
-	buf_init(&value, TOKBUF_MAX);
+	buf_init(&key, MIME_TOKBUF_MAX);
+	buf_init(&value, MIME_TOKBUF_MAX);
 	while ((ret = tok_param(t, &key, &value)) != 0) {
 		char *k, *star, *p;
 
@@ -465,7 +463,7 @@ mime_tok_params(struct mime_tok *t, struct mime_params *params_r)
 		}
 		if (++count > LIMIT_MIME_PARAMS)
 			break;
-		k = buf_strdup(&key);
+		k = mime_buf_strdup(&key);
 		star = strchr(k, '*');
 		p = star;
 		if (star != NULL) {
@@ -488,13 +486,13 @@ mime_tok_params(struct mime_tok *t, struct mime_params *params_r)
 				r[nr] = cur;
 				r[nr].key = mime_strndup(k,
 				    (size_t)(star - k));
-				r[nr].value = buf_strdup(&value);
+				r[nr].value = mime_buf_strdup(&value);
 				nr++;
 				free(k);
 			}
 		}
 		if (p == NULL)
-			params_add(params_r, k, buf_strdup(&value));
+			params_add(params_r, k, mime_buf_strdup(&value));
 	}
 	if (nr > 0)
 		rfc2231_merge(r, nr, params_r);
@@ -516,8 +514,8 @@ mime_params_free(struct mime_params *p)
 	memset(p, 0, sizeof(*p));
 }
 
-static void
-tok_init(struct mime_tok *t, const char *value, size_t len)
+void
+mime_tok_init(struct mime_tok *t, const char *value, size_t len)
 {
 	t->p = (const unsigned char *)value;
 	t->end = t->p + len;
@@ -532,11 +530,11 @@ parse_content_type(struct mime_pdata *d, const char *v, size_t len)
 	char *slash;
 	int ret;
 
-	tok_init(&t, v, len);
+	mime_tok_init(&t, v, len);
 	(void)mime_tok_skip_lwsp(&t);
-	buf_init(&s, TOKBUF_MAX);
+	buf_init(&s, MIME_TOKBUF_MAX);
 	ret = mime_tok_content_type(&t, &s);
-	d->type = buf_strdup(&s);
+	d->type = mime_buf_strdup(&s);
 	slash = strchr(d->type, '/');
 	if (slash != NULL) {
 		d->subtype = xstrdup(slash + 1);
@@ -558,12 +556,12 @@ parse_cte(struct mime_pdata *d, const char *v, size_t len)
 	struct mime_tok t;
 	struct buf s;
 
-	tok_init(&t, v, len);
+	mime_tok_init(&t, v, len);
 	(void)mime_tok_skip_lwsp(&t);
-	buf_init(&s, TOKBUF_MAX);
+	buf_init(&s, MIME_TOKBUF_MAX);
 	if (mime_tok_mime_token(&t, &s) >= 0 && mime_tok_skip_lwsp(&t) == 0 &&
 	    s.len > 0)
-		d->cte = buf_strdup(&s);
+		d->cte = mime_buf_strdup(&s);
 	buf_free(&s);
 }
 
@@ -573,13 +571,13 @@ parse_disposition(struct mime_pdata *d, const char *v, size_t len)
 	struct mime_tok t;
 	struct buf s;
 
-	tok_init(&t, v, len);
+	mime_tok_init(&t, v, len);
 	(void)mime_tok_skip_lwsp(&t);
-	buf_init(&s, TOKBUF_MAX);
+	buf_init(&s, MIME_TOKBUF_MAX);
 	if (mime_tok_mime_token(&t, &s) >= 0) {
 		free(d->disposition);
 		mime_params_free(&d->disp_params);
-		d->disposition = buf_strdup(&s);
+		d->disposition = mime_buf_strdup(&s);
 		mime_tok_params(&t, &d->disp_params);
 	}
 	buf_free(&s);
@@ -592,15 +590,15 @@ parse_language(struct mime_pdata *d, const char *v, size_t len)
 	struct mime_tok t;
 	struct buf s;
 
-	tok_init(&t, v, len);
-	buf_init(&s, TOKBUF_MAX);
+	mime_tok_init(&t, v, len);
+	buf_init(&s, MIME_TOKBUF_MAX);
 	(void)mime_tok_skip_lwsp(&t);
 	while (d->nlanguage < LIMIT_MIME_LANGUAGES && tok_atom(&t, &s) >= 0) {
 		d->language = xreallocarray(d->language, d->nlanguage + 1,
 		    sizeof(*d->language));
-		d->language[d->nlanguage++] = buf_strdup(&s);
+		d->language[d->nlanguage++] = mime_buf_strdup(&s);
 		buf_reset(&s);
-		if (t.p == t.end || peek(&t) != ',')
+		if (t.p == t.end || mime_tok_peek(&t) != ',')
 			break;
 		t.p++;
 		(void)mime_tok_skip_lwsp(&t);
@@ -647,361 +645,6 @@ mime_header_content(struct mime_pdata *d, const char *name, size_t name_len,
 		if (d->disp_params.n == 0)
 			parse_disposition(d, v, len);
 	}
-}
-
-/* Address list parsing (RFC 5322 3.4, obsolete forms of 4.4). */
-struct addr_ctx {
-	struct mime_tok t;
-	struct buf str, comment;
-	struct mime_addrlist *list;
-	struct mime_addr a;	/* the address being read */
-};
-
-static void
-add_address(struct addr_ctx *c)
-{
-	struct mime_addrlist *l = c->list;
-
-	if (l->n < LIMIT_MIME_ADDRESSES) {
-		l->v = xreallocarray(l->v, l->n + 1, sizeof(*l->v));
-		l->v[l->n++] = c->a;
-	} else {
-		free(c->a.name);
-		free(c->a.route);
-		free(c->a.mailbox);
-		free(c->a.domain);
-	}
-	memset(&c->a, 0, sizeof(c->a));
-}
-
-static void
-set_field(char **field, char *value)
-{
-	free(*field);
-	*field = value;
-}
-
-static int
-parse_local_part(struct addr_ctx *c)
-{
-	int ret;
-
-	buf_reset(&c->str);
-	if (peek(&c->t) == '"')
-		ret = tok_quoted(&c->t, &c->str);
-	else if (!is_atext(peek(&c->t)) && peek(&c->t) != '.')
-		ret = -1;
-	else	/* lenient: ".x" and "a..b" happen (RFC 5322 4.4) */
-		ret = tok_atom_or_dot(&c->t, &c->str);
-	if (ret < 0)
-		return -1;
-	set_field(&c->a.mailbox, buf_strdup(&c->str));
-	return ret;
-}
-
-static int
-parse_domain(struct addr_ctx *c)
-{
-	int ret;
-
-	buf_reset(&c->str);
-	if ((ret = tok_domain(&c->t, &c->str)) < 0)
-		return -1;
-	set_field(&c->a.domain, buf_strdup(&c->str));
-	return ret;
-}
-
-/* obs-domain-list = "@" domain *(*(CFWS / ",") [CFWS] "@" domain) */
-static int
-parse_domain_list(struct addr_ctx *c)
-{
-	int ret;
-
-	buf_reset(&c->str);
-	for (;;) {
-		if (c->t.p == c->t.end)
-			return 0;
-		if (peek(&c->t) != '@')
-			break;
-		if (c->str.len > 0)
-			put(&c->str, ",", 1);
-		put(&c->str, "@", 1);
-		if ((ret = tok_domain(&c->t, &c->str)) <= 0)
-			return ret;
-		while (mime_tok_skip_lwsp(&c->t) > 0 && peek(&c->t) == ',')
-			c->t.p++;
-	}
-	set_field(&c->a.route, buf_strdup(&c->str));
-	return 1;
-}
-
-static int
-parse_angle_addr(struct addr_ctx *c)
-{
-	int ret;
-
-	c->t.p++;	/* "<" */
-	if ((ret = mime_tok_skip_lwsp(&c->t)) <= 0)
-		return ret;
-	if (peek(&c->t) == '>') {
-		/* "<>": RFC 5321 null path; both parts missing */
-		c->t.p++;
-		return mime_tok_skip_lwsp(&c->t);
-	}
-	if (peek(&c->t) == '@') {
-		if (parse_domain_list(c) <= 0 || peek(&c->t) != ':') {
-			set_field(&c->a.route, xstrdup("INVALID_ROUTE"));
-			return -1;
-		}
-		c->t.p++;
-		if ((ret = mime_tok_skip_lwsp(&c->t)) <= 0)
-			return ret;
-	}
-	if ((ret = parse_local_part(c)) <= 0)
-		return ret;
-	if (peek(&c->t) == '@') {
-		if ((ret = parse_domain(c)) <= 0)
-			return ret;
-	}
-	if (peek(&c->t) != '>')
-		return -1;
-	c->t.p++;
-	return mime_tok_skip_lwsp(&c->t);
-}
-
-static int
-parse_name_addr(struct addr_ctx *c)
-{
-	buf_reset(&c->str);
-	if (tok_phrase(&c->t, &c->str) <= 0 || peek(&c->t) != '<')
-		return -1;
-	set_field(&c->a.name, c->str.len > 0 ? buf_strdup(&c->str) : NULL);
-	if (parse_angle_addr(c) < 0)
-		set_field(&c->a.domain, xstrdup("SYNTAX_ERROR"));
-	return c->t.p != c->t.end;
-}
-
-static int
-parse_addr_spec(struct addr_ctx *c)
-{
-	int ret, ret2;
-
-	const unsigned char *start = c->t.p;
-
-	buf_reset(&c->comment);
-	ret = parse_local_part(c);
-	if (ret > 0 && peek(&c->t) != '@' && peek(&c->t) != ',' &&
-	    peek(&c->t) != ';') {
-		/* "Name word@host": no angle brackets; keep the words as
-		 * the name, the address is missing (Dovecot 2.3.19) */
-		c->t.p = start;
-		buf_reset(&c->str);
-		(void)tok_phrase(&c->t, &c->str);
-		set_field(&c->a.mailbox, NULL);
-		set_field(&c->a.name, c->str.len > 0 ?
-		    buf_strdup(&c->str) : NULL);
-		return -1;
-	}
-	if (ret != 0 && c->t.p < c->t.end && peek(&c->t) == '@') {
-		ret2 = parse_domain(c);
-		if (ret2 <= 0)
-			ret = ret2;
-	}
-	/* "user@host (Name)": the comment is the only name there is */
-	if (c->comment.len > 0)
-		set_field(&c->a.name, buf_strdup(&c->comment));
-	return ret;
-}
-
-static void
-add_fixed_address(struct addr_ctx *c)
-{
-	if (c->a.mailbox == NULL)
-		c->a.mailbox = xstrdup("MISSING_MAILBOX");
-	if (c->a.domain == NULL)
-		c->a.domain = xstrdup("MISSING_DOMAIN");
-	add_address(c);
-}
-
-static int
-parse_mailbox(struct addr_ctx *c)
-{
-	const unsigned char *start = c->t.p;
-	int ret;
-
-	if ((ret = parse_name_addr(c)) < 0) {
-		c->t.p = start;
-		free(c->a.name);
-		free(c->a.route);
-		free(c->a.mailbox);
-		free(c->a.domain);
-		memset(&c->a, 0, sizeof(c->a));
-		ret = parse_addr_spec(c);
-	}
-	add_fixed_address(c);
-	return ret;
-}
-
-static int
-parse_group(struct addr_ctx *c)
-{
-	int ret;
-
-	buf_reset(&c->str);
-	if (tok_phrase(&c->t, &c->str) <= 0 || peek(&c->t) != ':')
-		return -1;
-	c->t.p++;
-	ret = mime_tok_skip_lwsp(&c->t);
-	c->a.mailbox = buf_strdup(&c->str);
-	add_address(c);
-	if (ret > 0 && peek(&c->t) != ';') {
-		for (;;) {
-			if (parse_mailbox(c) <= 0) {
-				ret = -1;
-				break;
-			}
-			if (peek(&c->t) != ',')
-				break;
-			c->t.p++;
-			if (mime_tok_skip_lwsp(&c->t) <= 0) {
-				ret = -1;
-				break;
-			}
-		}
-	}
-	if (ret >= 0) {
-		if (peek(&c->t) != ';') {
-			ret = -1;
-		} else {
-			c->t.p++;
-			ret = mime_tok_skip_lwsp(&c->t);
-		}
-	}
-	add_address(c);	/* group end: all NULL */
-	return ret == 0 ? 0 : 1;
-}
-
-static int
-parse_address(struct addr_ctx *c)
-{
-	const unsigned char *start = c->t.p;
-	int ret;
-
-	if ((ret = parse_group(c)) < 0) {
-		c->t.p = start;
-		ret = parse_mailbox(c);
-	}
-	return ret;
-}
-
-static void
-parse_address_list(struct mime_addrlist *list, const char *v, size_t len)
-{
-	struct addr_ctx c;
-	unsigned int max = LIMIT_MIME_ADDRESSES;
-	int ret;
-
-	memset(&c, 0, sizeof(c));
-	tok_init(&c.t, v, len);
-	buf_init(&c.str, TOKBUF_MAX);
-	buf_init(&c.comment, TOKBUF_MAX);
-	c.t.comment = &c.comment;
-	c.list = list;
-	if (mime_tok_skip_lwsp(&c.t) > 0) {
-		while (max-- > 0) {
-			const unsigned char *before = c.t.p;
-
-			if ((ret = parse_address(&c)) == 0)
-				break;
-			if (peek(&c.t) != ',') {
-				break;
-			}
-			c.t.p++;
-			if ((ret = mime_tok_skip_lwsp(&c.t)) <= 0) {
-				if (ret < 0)
-					add_fixed_address(&c);
-				break;
-			}
-			if (c.t.p == before)
-				break;
-		}
-	}
-	buf_free(&c.str);
-	buf_free(&c.comment);
-}
-
-static void
-addrlist_free(struct mime_addrlist *l)
-{
-	unsigned int i;
-
-	for (i = 0; i < l->n; i++) {
-		free(l->v[i].name);
-		free(l->v[i].route);
-		free(l->v[i].mailbox);
-		free(l->v[i].domain);
-	}
-	free(l->v);
-	memset(l, 0, sizeof(*l));
-}
-
-/*
- * mime_header_envelope: records one header field for ENVELOPE (RFC 3501
- * 7.4.2). A repeated text field replaces the earlier one; a repeated
- * address field adds its addresses, as in Dovecot 2.3.
- */
-void
-mime_header_envelope(struct mime_envelope *env, const char *name,
-    size_t name_len, const char *v, size_t len)
-{
-	struct mime_addrlist *list = NULL;
-	char **str = NULL;
-
-	if (ascii_ieq(name, name_len, "DATE"))
-		str = &env->date;
-	else if (ascii_ieq(name, name_len, "SUBJECT"))
-		str = &env->subject;
-	else if (ascii_ieq(name, name_len, "MESSAGE-ID"))
-		str = &env->message_id;
-	else if (ascii_ieq(name, name_len, "IN-REPLY-TO"))
-		str = &env->in_reply_to;
-	else if (ascii_ieq(name, name_len, "FROM"))
-		list = &env->from;
-	else if (ascii_ieq(name, name_len, "SENDER"))
-		list = &env->sender;
-	else if (ascii_ieq(name, name_len, "REPLY-TO"))
-		list = &env->reply_to;
-	else if (ascii_ieq(name, name_len, "TO"))
-		list = &env->to;
-	else if (ascii_ieq(name, name_len, "CC"))
-		list = &env->cc;
-	else if (ascii_ieq(name, name_len, "BCC"))
-		list = &env->bcc;
-	if (str != NULL) {
-		free(*str);
-		*str = mime_strndup(v, len);
-	} else if (list != NULL) {
-		/* repeated address fields add up (Dovecot 2.3 does) */
-		parse_address_list(list, v, len);
-	}
-}
-
-void
-mime_envelope_free(struct mime_envelope *env)
-{
-	if (env == NULL)
-		return;
-	free(env->date);
-	free(env->subject);
-	free(env->in_reply_to);
-	free(env->message_id);
-	addrlist_free(&env->from);
-	addrlist_free(&env->sender);
-	addrlist_free(&env->reply_to);
-	addrlist_free(&env->to);
-	addrlist_free(&env->cc);
-	addrlist_free(&env->bcc);
-	free(env);
 }
 
 /* mime_pdata_clear: frees the Content-* data (not the envelope). */
