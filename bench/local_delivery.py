@@ -606,13 +606,13 @@ def tree_cpu_s(root_pid):
             continue
         # after "(comm)": state ppid ... utime(12) stime(13) cutime(14) cstime(15)
         stats[int(d)] = (int(fields[1]), sum(int(x) for x in fields[11:15]))
-    members, todo = set(), [root_pid]
-    while todo:
-        pid = todo.pop()
+    members, pending = set(), [root_pid]
+    while pending:
+        pid = pending.pop()
         if pid in members or pid not in stats:
             continue
         members.add(pid)
-        todo.extend(p for p, (pp, _) in stats.items() if pp == pid)
+        pending.extend(p for p, (pp, _) in stats.items() if pp == pid)
     return sum(stats[p][1] for p in members) / _TICK
 
 
