@@ -178,3 +178,78 @@ def daemon(tmp_path):
     d = Daemon(tmp_path)
     yield d
     d.stop()
+
+
+class Closed(Exception):
+    """The server closed the connection while a reply was expected."""
+
+
+class LineClient:
+    """Socket plumbing the protocol test clients share: a plain or TLS
+    socket, a receive buffer, line reads, and checks that the server
+    closed or stays quiet. Subclasses parse the protocol's replies."""
+
+    def __init__(self, port=None, timeout=5, sock=None, source=None):
+        import socket
+        if sock is None:
+            sock = socket.create_connection(
+                ("127.0.0.1", port), timeout=timeout,
+                source_address=(source, 0) if source else None)
+        self.sock = sock
+        self.timeout = timeout
+        self.sock.settimeout(timeout)
+        self.buf = b""
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        self.sock.sendall(data)
+
+    def _fill(self):
+        try:
+            data = self.sock.recv(1 << 18)
+        except ConnectionResetError:
+            data = b""
+        if not data:
+            raise Closed("connection closed; buffered %r" % self.buf[:300])
+        self.buf += data
+
+    def line(self):
+        """The next line, with its line end."""
+        while b"\n" not in self.buf:
+            self._fill()
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line + b"\n"
+
+    def closed(self, timeout=None):
+        """True when the server closes (EOF, reset, TLS teardown) within
+        timeout, with nothing more to read before it."""
+        import socket
+        import ssl
+        self.sock.settimeout(timeout or self.timeout)
+        try:
+            while True:
+                data = self.sock.recv(65536)
+                if not data:
+                    return self.buf == b""
+                self.buf += data
+        except (ConnectionResetError, ssl.SSLError):
+            return self.buf == b""
+        except socket.timeout:
+            return False
+        finally:
+            self.sock.settimeout(self.timeout)
+
+    def quiet(self, seconds=0.3):
+        """True when nothing arrives within seconds."""
+        import socket
+        if self.buf:
+            return False
+        self.sock.settimeout(seconds)
+        try:
+            self.buf += self.sock.recv(65536)
+            return False
+        except socket.timeout:
+            return True
+        finally:
+            self.sock.settimeout(self.timeout)

@@ -2,8 +2,6 @@
 errors (one line, non-zero exit) and the state it leaves in the store."""
 import sqlite3
 
-import pytest
-
 
 def error_line(proc):
     lines = proc.stderr.decode().strip().splitlines()

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import Daemon, program
+from conftest import program
 
 
 def children(pid):

@@ -70,45 +70,18 @@ LIMIT_CONNECTIONS_PER_IP = LIMITS.get("LIMIT_CONNECTIONS_PER_IP", 20)
 
 # ---------------------------------------------------------------- client
 
-class Closed(Exception):
-    """The server closed the connection while a response was expected."""
-
-
-class Pop:
+class Pop(conftest.LineClient):
     """A line-level POP3 client over a socket (or TLS socket). Responses
     are returned without their CRLF; multi-line bodies raw, as sent
     (dot-stuffed), without the terminating ".\\r\\n"."""
 
     def __init__(self, port=None, greet=True, timeout=TIMEOUT, sock=None,
                  source=None):
-        if sock is None:
-            sock = socket.create_connection(
-                (HOST, port), timeout=timeout,
-                source_address=(source, 0) if source else None)
-        self.sock = sock
-        self.sock.settimeout(timeout)
-        self.buf = b""
+        super().__init__(port, timeout=timeout, sock=sock, source=source)
         self.greeting = self.status() if greet else None
 
-    def send(self, data):
-        if isinstance(data, str):
-            data = data.encode()
-        self.sock.sendall(data)
-
-    def _fill(self):
-        try:
-            data = self.sock.recv(1 << 18)
-        except ConnectionResetError:
-            data = b""
-        if not data:
-            raise Closed("connection closed; buffered %r" % self.buf[:300])
-        self.buf += data
-
     def line(self):
-        while b"\n" not in self.buf:
-            self._fill()
-        line, self.buf = self.buf.split(b"\n", 1)
-        line += b"\n"
+        line = super().line()
         # RFC 1939 3: responses end with CRLF.
         assert line.endswith(b"\r\n"), "response line without CRLF: %r" % (
             line)
@@ -145,8 +118,9 @@ class Pop:
             except ConnectionResetError:
                 more = b""
             if not more:
-                raise Closed("closed in a multi-line response after %d "
-                             "octets" % len(data))
+                raise conftest.Closed(
+                    "closed in a multi-line response after %d octets"
+                    % len(data))
             data += more
 
     def multi(self, line):
@@ -160,37 +134,6 @@ class Pop:
     def login(self, user=ALICE, password=PASSWORD):
         ok(self.cmd("USER " + user))
         return ok(self.cmd("PASS " + password))
-
-    def closed(self, timeout=TIMEOUT):
-        """True when the server closes within timeout with nothing more
-        to read before it."""
-        self.sock.settimeout(timeout)
-        try:
-            while True:
-                data = self.sock.recv(65536)
-                if not data:
-                    return self.buf == b""
-                self.buf += data
-        except (ConnectionResetError, ssl.SSLError):
-            return self.buf == b""
-        except socket.timeout:
-            return False
-        finally:
-            self.sock.settimeout(TIMEOUT)
-
-    def quiet(self, seconds=0.3):
-        """True when nothing arrives within seconds."""
-        if self.buf:
-            return False
-        self.sock.settimeout(seconds)
-        try:
-            data = self.sock.recv(65536)
-            self.buf += data
-            return False
-        except socket.timeout:
-            return True
-        finally:
-            self.sock.settimeout(TIMEOUT)
 
     def starttls(self, ctx=None):
         assert self.buf == b"", self.buf
@@ -790,7 +733,7 @@ def test_bad_commands_before_login_close(daemon):
     for i in range(LIMIT_POP3_BAD_COMMANDS + 2):
         try:
             err(c.cmd("FROB %d" % i))
-        except (Closed, OSError):
+        except (conftest.Closed, OSError):
             break
         answered += 1
     else:
@@ -1524,7 +1467,7 @@ def test_worker_killed_mid_session_deletes_nothing_and_unlocks(daemon):
         try:
             c = pop(daemon)
             break
-        except (OSError, Closed):
+        except (OSError, conftest.Closed):
             assert time.time() < deadline, daemon.read_log()
             time.sleep(0.2)
     c.login()

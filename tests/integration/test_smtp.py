@@ -36,10 +36,6 @@ LIMIT_CONNECTIONS_PER_IP = 20
 
 # ---------------------------------------------------------------- clients
 
-class Closed(Exception):
-    """The server closed the connection while a reply was expected."""
-
-
 class Reply:
     """One SMTP reply: code and the text of each line (after "NNN-"
     or "NNN ")."""
@@ -69,35 +65,12 @@ def expect(reply, code, enh=None, contains=None):
     return reply
 
 
-class Raw:
+class Raw(conftest.LineClient):
     """A line-level SMTP client over a socket (or TLS socket)."""
 
     def __init__(self, port, greet=True, timeout=TIMEOUT, sock=None):
-        self.sock = sock or socket.create_connection((HOST, port),
-                                                     timeout=timeout)
-        self.sock.settimeout(timeout)
-        self.buf = b""
+        super().__init__(port, timeout=timeout, sock=sock)
         self.greeting = self.reply() if greet else None
-
-    def send(self, data):
-        if isinstance(data, str):
-            data = data.encode()
-        self.sock.sendall(data)
-
-    def _fill(self):
-        try:
-            data = self.sock.recv(65536)
-        except ConnectionResetError:
-            data = b""
-        if not data:
-            raise Closed("connection closed; buffered %r" % self.buf)
-        self.buf += data
-
-    def line(self):
-        while b"\n" not in self.buf:
-            self._fill()
-        line, self.buf = self.buf.split(b"\n", 1)
-        return line + b"\n"
 
     def reply(self):
         lines, raw = [], b""
@@ -121,37 +94,6 @@ class Raw:
 
     def ehlo(self, name="client.example"):
         return expect(self.cmd("EHLO " + name), 250)
-
-    def closed(self, timeout=TIMEOUT):
-        """True when the server closes (EOF or reset) within timeout, with
-        nothing more to read before it."""
-        self.sock.settimeout(timeout)
-        try:
-            while True:
-                data = self.sock.recv(65536)
-                if not data:
-                    return self.buf == b""
-                self.buf += data
-        except ConnectionResetError:
-            return self.buf == b""
-        except socket.timeout:
-            return False
-        finally:
-            self.sock.settimeout(TIMEOUT)
-
-    def quiet(self, seconds=0.3):
-        """True when nothing arrives within seconds."""
-        if self.buf:
-            return False
-        self.sock.settimeout(seconds)
-        try:
-            data = self.sock.recv(65536)
-            self.buf += data
-            return False
-        except socket.timeout:
-            return True
-        finally:
-            self.sock.settimeout(TIMEOUT)
 
     def starttls(self, ctx):
         assert self.buf == b"", self.buf
@@ -1258,7 +1200,7 @@ def test_sigterm_during_data_loses_no_acknowledged_message(daemon, tmp_path):
     try:
         c.send(msg[half:] + b".\r\n")
         reply = c.reply()
-    except (OSError, Closed):
+    except (OSError, conftest.Closed):
         pass
     assert daemon.proc.wait(timeout=40) == 0
     acknowledged = reply is not None and reply.code == 250
