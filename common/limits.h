@@ -73,6 +73,28 @@
 /* POP3: bad commands before "-ERR Too many bad commands" and close. */
 #define LIMIT_POP3_BAD_COMMANDS	10
 
+/* IMAP: command line octets, literals excluded (CONVENTIONS.md: 64 KiB
+ * after login); continuation lines of one command count together. */
+#define LIMIT_IMAP_LINE		(64 * 1024)
+/* IMAP: before login a line may carry AUTHENTICATE's initial response
+ * (LIMIT_SASL_LINE) and a tag, nothing larger. */
+#define LIMIT_IMAP_PREAUTH_LINE	(LIMIT_SASL_LINE + 128)
+/* IMAP: literal octets of one command (APPEND's message aside), and
+ * before login (a user name or password). */
+#define LIMIT_IMAP_LITERAL	(64 * 1024)
+#define LIMIT_IMAP_PREAUTH_LITERAL (LIMIT_PASSWORD + 64)
+/* IMAP: RFC 3501 5.4: the autologout timer is at least 30 minutes once
+ * authenticated; before login a client has one minute per command. */
+#define LIMIT_IMAP_TIMEOUT_MS	(30 * 60 * 1000)
+#define LIMIT_IMAP_PREAUTH_TIMEOUT_MS (60 * 1000)
+/* IMAP: bad commands before "* BYE" (CONVENTIONS.md: fewer before login). */
+#define LIMIT_IMAP_BAD_COMMANDS	10
+#define LIMIT_IMAP_PREAUTH_BAD_COMMANDS 3
+/* IMAP: parenthesized list nesting (SEARCH, BODYSTRUCTURE-like input). */
+#define LIMIT_IMAP_LIST_DEPTH	16
+/* IMAP: BODY[...] items in one FETCH. */
+#define LIMIT_IMAP_FETCH_BODIES	32
+
 /* MIME: multipart and message/rfc822 nesting; real mail stays under 10,
  * and BODYSTRUCTURE is written recursively (Dovecot allows 100). */
 #define LIMIT_MIME_DEPTH	20

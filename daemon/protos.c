@@ -1,8 +1,8 @@
 /*
- * protos.c - the table of protocol families. IMAP joins it when it
- * exists; until then its listen keys are reported and ignored.
+ * protos.c - the table of protocol families.
  */
 #include "daemon/protos.h"
+#include "imapd/imap.h"
 #include "pop3d/pop3.h"
 #include "smtpd/smtp.h"
 
@@ -30,7 +30,20 @@ static const struct proto pop3_proto = {
 	    "later\r\n",
 };
 
-const struct proto *const daemon_protos[] = { &smtp_proto, &pop3_proto };
+static const struct proto imap_proto = {
+	.name = "imap",
+	.services = { CONFIG_SVC_IMAP, CONFIG_SVC_IMAPS },
+	.nservices = 2,
+	.server_new = imap_server_new,
+	.server_free = imap_server_free,
+	.session = imap_session_run,
+	/* RFC 3501 7.1.5: BYE at once when the server refuses service. */
+	.busy_reply = "* BYE [UNAVAILABLE] Too many connections, try again "
+	    "later\r\n",
+};
+
+const struct proto *const daemon_protos[] = { &smtp_proto, &pop3_proto,
+	&imap_proto };
 const size_t daemon_nprotos = sizeof(daemon_protos) /
     sizeof(daemon_protos[0]);
 

@@ -1,18 +1,53 @@
 /*
  * body.c - message bodies: immutable, stored once per distinct content
  * (keyed by SHA-256), in LIMIT_BODY_CHUNK pieces so that readers can
- * stream them with short statements.
+ * stream them with short statements, with what IMAP answers without
+ * reading them (ENVELOPE, BODYSTRUCTURE, BODY) computed by mime_parse()
+ * once, when the body is first stored.
  *
  * Reference counts are kept by the triggers on messages (schema.c); a body
- * whose last message goes is deleted with its chunks.
+ * whose last message goes is deleted with its chunks. Body ids are never
+ * reused (meta 'body_id'): a session holding the id of a body that went
+ * gets STORE_ERR_NOT_FOUND, never another message.
  */
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/limits.h"
+#include "common/log.h"
+#include "common/mime.h"
 #include "common/xalloc.h"
 #include "internal.h"
+
+_Static_assert(ST_SHA256_LEN == crypto_hash_sha256_BYTES,
+    "ST_SHA256_LEN is not the size of a SHA-256");
+
+/* mime_strings: the three IMAP strings of data, malloc'd into *mime_r. */
+static void
+mime_strings(const char *data, size_t len, struct store_body_mime *mime_r)
+{
+	struct mime_message msg;
+
+	/* mime.h: any input parses; only allocation failure (fatal) can
+	 * stop it. */
+	if (mime_parse(data, len, &msg) != 0)
+		fatal("store: mime_parse failed");
+	mime_r->envelope = msg.envelope;
+	mime_r->bodystructure = msg.bodystructure;
+	mime_r->body = msg.body;
+	msg.envelope = msg.bodystructure = msg.body = NULL;
+	mime_message_free(&msg);
+}
+
+void
+store_body_mime_clear(struct store_body_mime *mime)
+{
+	free(mime->envelope);
+	free(mime->bodystructure);
+	free(mime->body);
+	memset(mime, 0, sizeof(*mime));
+}
 
 static int
 insert_chunks(struct store *st, int64_t body_id, const char *data, size_t len)
@@ -46,41 +81,105 @@ insert_chunks(struct store *st, int64_t body_id, const char *data, size_t len)
 	return 0;
 }
 
-int
-st_body_put(struct store *st, const char *data, size_t len,
-    int64_t *body_id_r)
+/* find_body: the id of the body with this SHA-256, or
+ * STORE_ERR_NOT_FOUND. */
+static int
+find_body(struct store *st, const unsigned char *sha256, int64_t *id_r)
 {
-	unsigned char hash[crypto_hash_sha256_BYTES];
-	sqlite3_stmt *stmt;
-	int rc;
+	sqlite3_stmt *stmt = st_stmt(st, "SELECT id FROM bodies"
+	    " WHERE sha256 = ?");
 
+	if (stmt == NULL)
+		return STORE_ERR_TEMP;
+	sqlite3_bind_blob(stmt, 1, sha256, ST_SHA256_LEN, SQLITE_STATIC);
+	return st_step_id(st, stmt, id_r);
+}
+
+int
+st_body_prepare(struct store *st, const char *data, size_t len,
+    struct st_body *body_r)
+{
+	int64_t id;
+	int ret;
+
+	memset(body_r, 0, sizeof(*body_r));
 	if (len > LIMIT_MESSAGE_SIZE)
 		return STORE_ERR_LIMIT;
-	crypto_hash_sha256(hash, (const unsigned char *)data, len);
-	stmt = st_stmt(st, "SELECT id FROM bodies WHERE sha256 = ?");
-	if (stmt == NULL)
-		return STORE_ERR_TEMP;
-	sqlite3_bind_blob(stmt, 1, hash, sizeof(hash), SQLITE_STATIC);
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW)
-		*body_id_r = sqlite3_column_int64(stmt, 0);
-	st_done(stmt);
-	if (rc == SQLITE_ROW)
-		return 0;
-	if (rc != SQLITE_DONE)
-		return st_err(st, rc);
+	body_r->data = data;
+	body_r->len = len;
+	crypto_hash_sha256(body_r->sha256, (const unsigned char *)data, len);
+	/* A body stored already is not parsed again. */
+	if ((ret = find_body(st, body_r->sha256, &id)) != STORE_ERR_NOT_FOUND)
+		return ret;
+	mime_strings(data, len, &body_r->mime);
+	body_r->parsed = true;
+	return 0;
+}
 
-	stmt = st_stmt(st, "INSERT INTO bodies (sha256, size) VALUES (?, ?)");
+void
+st_body_clear(struct st_body *body)
+{
+	store_body_mime_clear(&body->mime);
+	memset(body, 0, sizeof(*body));
+}
+
+int
+st_body_put(struct store *st, struct st_body *body, int64_t *body_id_r)
+{
+	sqlite3_stmt *stmt;
+	int64_t id;
+	int rc, ret;
+
+	if ((ret = find_body(st, body->sha256, body_id_r)) !=
+	    STORE_ERR_NOT_FOUND)
+		return ret;
+	if (!body->parsed) {
+		mime_strings(body->data, body->len, &body->mime);
+		body->parsed = true;
+	}
+	if ((ret = st_new_id(st, ST_NEW_ID_SQL("body_id", "bodies"),
+	    &id)) != 0)
+		return ret;
+	stmt = st_stmt(st, "INSERT INTO bodies (id, sha256, size, envelope,"
+	    " bodystructure, body) VALUES (?, ?, ?, ?, ?, ?)");
 	if (stmt == NULL)
 		return STORE_ERR_TEMP;
-	sqlite3_bind_blob(stmt, 1, hash, sizeof(hash), SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 2, (int64_t)len);
+	sqlite3_bind_int64(stmt, 1, id);
+	sqlite3_bind_blob(stmt, 2, body->sha256, ST_SHA256_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 3, (int64_t)body->len);
+	sqlite3_bind_text(stmt, 4, body->mime.envelope, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 5, body->mime.bodystructure, -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 6, body->mime.body, -1, SQLITE_STATIC);
 	rc = sqlite3_step(stmt);
 	st_done(stmt);
 	if (rc != SQLITE_DONE)
 		return st_err(st, rc);
-	*body_id_r = sqlite3_last_insert_rowid(st->db);
-	return insert_chunks(st, *body_id_r, data, len);
+	*body_id_r = id;
+	return insert_chunks(st, id, body->data, body->len);
+}
+
+static void
+body_mime_from_row(sqlite3_stmt *stmt, void *item)
+{
+	struct store_body_mime *mime = item;
+
+	mime->envelope = st_strdup_col(stmt, 0);
+	mime->bodystructure = st_strdup_col(stmt, 1);
+	mime->body = st_strdup_col(stmt, 2);
+}
+
+int
+store_body_mime(struct store *st, int64_t body_id,
+    struct store_body_mime *mime_r)
+{
+	sqlite3_stmt *stmt = st_stmt(st, "SELECT envelope, bodystructure, body"
+	    " FROM bodies WHERE id = ?");
+
+	if (stmt == NULL)
+		return STORE_ERR_TEMP;
+	sqlite3_bind_int64(stmt, 1, body_id);
+	return st_step_row(st, stmt, body_mime_from_row, mime_r);
 }
 
 int
@@ -131,26 +230,20 @@ store_body_read_range(struct store *st, int64_t body_id, int64_t offset,
 	return 0;
 }
 
-int
-store_body_read(struct store *st, int64_t mailbox_id, uint32_t uid,
-    char **data_r, size_t *len_r)
+/* read_chunks: steps a bound stmt whose rows are (the body's size, one
+ * chunk's data) in chunk order, assembling the body into a malloc'd
+ * NUL-terminated *data_r (*len_r excludes the NUL). STORE_ERR_NOT_FOUND
+ * without rows, STORE_ERR_CORRUPT when the chunks do not add up to the
+ * size. Resets stmt. */
+static int
+read_chunks(struct store *st, sqlite3_stmt *stmt, char **data_r,
+    size_t *len_r)
 {
-	sqlite3_stmt *stmt;
 	int64_t size;
 	size_t got = 0;
 	char *data;
 	int rc, ret = 0;
 
-	/* One statement, so the size and the chunks come from one
-	 * snapshot even if the message is expunged meanwhile. */
-	stmt = st_stmt(st, "SELECT b.size, c.data FROM messages m"
-	    " JOIN bodies b ON b.id = m.body_id"
-	    " JOIN body_chunks c ON c.body_id = b.id"
-	    " WHERE m.mailbox_id = ? AND m.uid = ? ORDER BY c.seq");
-	if (stmt == NULL)
-		return STORE_ERR_TEMP;
-	sqlite3_bind_int64(stmt, 1, mailbox_id);
-	sqlite3_bind_int64(stmt, 2, uid);
 	rc = sqlite3_step(stmt);
 	if (rc != SQLITE_ROW) {
 		st_done(stmt);
@@ -187,4 +280,92 @@ store_body_read(struct store *st, int64_t mailbox_id, uint32_t uid,
 	*data_r = data;
 	*len_r = got;
 	return 0;
+}
+
+int
+store_body_read(struct store *st, int64_t mailbox_id, uint32_t uid,
+    char **data_r, size_t *len_r)
+{
+	/* One statement, so the size and the chunks come from one
+	 * snapshot even if the message is expunged meanwhile. */
+	sqlite3_stmt *stmt = st_stmt(st, "SELECT b.size, c.data FROM messages m"
+	    " JOIN bodies b ON b.id = m.body_id"
+	    " JOIN body_chunks c ON c.body_id = b.id"
+	    " WHERE m.mailbox_id = ? AND m.uid = ? ORDER BY c.seq");
+
+	if (stmt == NULL)
+		return STORE_ERR_TEMP;
+	sqlite3_bind_int64(stmt, 1, mailbox_id);
+	sqlite3_bind_int64(stmt, 2, uid);
+	return read_chunks(st, stmt, data_r, len_r);
+}
+
+/* fill_prepare: a statement of its own for st_body_mime_fill(), which
+ * runs once per database: kept out of the statement cache. */
+static int
+fill_prepare(struct store *st, const char *sql, sqlite3_stmt **stmt_r)
+{
+	if (sqlite3_prepare_v2(st->db, sql, -1, stmt_r, NULL) != SQLITE_OK)
+		return st_err(st, sqlite3_errcode(st->db));
+	return 0;
+}
+
+/* fill_one: the strings of body id, from its chunks. */
+static int
+fill_one(struct store *st, sqlite3_stmt *load, sqlite3_stmt *update,
+    int64_t id)
+{
+	struct store_body_mime mime;
+	char *data;
+	size_t len;
+	int rc, ret;
+
+	sqlite3_bind_int64(load, 1, id);
+	/* Every body has a chunk, if only an empty one. */
+	if ((ret = read_chunks(st, load, &data, &len)) != 0)
+		return ret == STORE_ERR_NOT_FOUND ? STORE_ERR_CORRUPT : ret;
+	mime_strings(data, len, &mime);
+	free(data);
+	sqlite3_bind_text(update, 1, mime.envelope, -1, SQLITE_STATIC);
+	sqlite3_bind_text(update, 2, mime.bodystructure, -1, SQLITE_STATIC);
+	sqlite3_bind_text(update, 3, mime.body, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(update, 4, id);
+	rc = sqlite3_step(update);
+	st_done(update);
+	store_body_mime_clear(&mime);
+	return rc == SQLITE_DONE ? 0 : st_err(st, rc);
+}
+
+int
+st_body_mime_fill(struct store *st)
+{
+	sqlite3_stmt *next = NULL, *load = NULL, *update = NULL;
+	int64_t id = 0;
+	int ret;
+
+	/* One body at a time, in id order, each statement reset before the
+	 * update: no read of bodies is open while a row of it changes, and
+	 * only one body is in memory. */
+	if ((ret = fill_prepare(st, "SELECT id FROM bodies WHERE id > ?"
+	    " ORDER BY id LIMIT 1", &next)) != 0 ||
+	    (ret = fill_prepare(st, "SELECT b.size, c.data FROM bodies b"
+	    " JOIN body_chunks c ON c.body_id = b.id WHERE b.id = ?"
+	    " ORDER BY c.seq", &load)) != 0 ||
+	    (ret = fill_prepare(st, "UPDATE bodies SET envelope = ?,"
+	    " bodystructure = ?, body = ? WHERE id = ?", &update)) != 0)
+		goto out;
+	for (;;) {
+		sqlite3_bind_int64(next, 1, id);
+		if ((ret = st_step_id(st, next, &id)) != 0)
+			break;
+		if ((ret = fill_one(st, load, update, id)) != 0)
+			break;
+	}
+	if (ret == STORE_ERR_NOT_FOUND)
+		ret = 0;
+out:
+	sqlite3_finalize(next);
+	sqlite3_finalize(load);
+	sqlite3_finalize(update);
+	return ret;
 }

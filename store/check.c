@@ -35,6 +35,9 @@ static const struct {
 	  " WHERE c.body_id = b.id), 0) FROM bodies b WHERE b.size !="
 	  " coalesce((SELECT sum(length(c.data)) FROM body_chunks c"
 	  " WHERE c.body_id = b.id), 0)" },
+	{ "SELECT 'body ' || id || ': no ENVELOPE, BODYSTRUCTURE or BODY'"
+	  " FROM bodies WHERE envelope = '' OR bodystructure = ''"
+	  " OR body = ''" },
 	{ "SELECT 'message ' || m.id || ': size ' || m.size || ' but body ' ||"
 	  " b.id || ' has ' || b.size FROM messages m JOIN bodies b"
 	  " ON b.id = m.body_id WHERE m.size != b.size" },

@@ -268,16 +268,39 @@ st_collect_strv(struct store *st, sqlite3_stmt *stmt, char ***strv_r)
 }
 
 int
-st_step_id(struct store *st, sqlite3_stmt *stmt, int64_t *id_r)
+st_step_row(struct store *st, sqlite3_stmt *stmt,
+    void (*from_row)(sqlite3_stmt *, void *), void *item)
 {
 	int rc = sqlite3_step(stmt);
 
 	if (rc == SQLITE_ROW)
-		*id_r = sqlite3_column_int64(stmt, 0);
+		from_row(stmt, item);
 	st_done(stmt);
 	if (rc == SQLITE_ROW)
 		return 0;
 	return rc == SQLITE_DONE ? STORE_ERR_NOT_FOUND : st_err(st, rc);
+}
+
+static void
+id_from_row(sqlite3_stmt *stmt, void *item)
+{
+	*(int64_t *)item = sqlite3_column_int64(stmt, 0);
+}
+
+int
+st_step_id(struct store *st, sqlite3_stmt *stmt, int64_t *id_r)
+{
+	return st_step_row(st, stmt, id_from_row, id_r);
+}
+
+int
+st_new_id(struct store *st, const char *sql, int64_t *id_r)
+{
+	sqlite3_stmt *stmt = st_stmt(st, sql);
+
+	if (stmt == NULL)
+		return STORE_ERR_TEMP;
+	return st_step_id(st, stmt, id_r);
 }
 
 int

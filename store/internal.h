@@ -9,7 +9,9 @@
 
 #include "store.h"
 
-#define STMT_CACHE_SIZE 64
+/* One slot per SQL literal of store/ that a handle runs (st_stmt() is
+ * fatal() past it): some 57 in schema 2, room left for IMAP's. */
+#define STMT_CACHE_SIZE 128
 
 /* One database handle and what belongs to it; owned by one thread. */
 struct store {
@@ -65,6 +67,21 @@ int st_lookup_id(struct store *st, const char *sql, const char *param,
 /* st_step_id: steps a bound stmt once: its first column into *id_r, or
  * STORE_ERR_NOT_FOUND when there is no row. Resets stmt. */
 int st_step_id(struct store *st, sqlite3_stmt *stmt, int64_t *id_r);
+/* st_step_row: steps a bound stmt once: from_row(stmt, item) on a row,
+ * or STORE_ERR_NOT_FOUND when there is none. Resets stmt. */
+int st_step_row(struct store *st, sqlite3_stmt *stmt,
+    void (*from_row)(sqlite3_stmt *, void *), void *item);
+/* ST_NEW_ID_SQL: the statement st_new_id() runs for table, whose last id
+ * given is kept in meta under key (both string literals). */
+#define ST_NEW_ID_SQL(key, table) \
+	"INSERT INTO meta (key, value) VALUES ('" key "'," \
+	" (SELECT coalesce(max(id), 0) + 1 FROM " table "))" \
+	" ON CONFLICT (key) DO UPDATE" \
+	" SET value = max(value + 1, excluded.value) RETURNING value"
+/* st_new_id: runs sql, an ST_NEW_ID_SQL(), for an id that no row of its
+ * table ever had: SQLite would give the largest one again once its row is
+ * deleted, and a session may still hold it. Inside a transaction. */
+int st_new_id(struct store *st, const char *sql, int64_t *id_r);
 /* st_collect: steps a bound stmt to the end, making an array of items of
  * size bytes with from_row(stmt, item); on failure frees what it made
  * with clear(item). Resets stmt. */
@@ -107,11 +124,34 @@ int st_mailbox_next(struct store *st, int64_t mailbox_id, uint32_t count,
 int st_mailbox_canon(const char *name, char *out);
 
 /* ---- body.c ---- */
-/* st_body_put: the id of the body with these bytes, inserting it (in
- * LIMIT_BODY_CHUNK pieces) when no body has the same SHA-256. Inside a
- * transaction. */
-int st_body_put(struct store *st, const char *data, size_t len,
-    int64_t *body_id_r);
+#define ST_SHA256_LEN 32
+
+/* A body made ready outside the write transaction: its hash and, when no
+ * stored body had that hash, its MIME strings. Owns mime; data is the
+ * caller's and must outlive it. */
+struct st_body {
+	const char *data;
+	size_t len;
+	unsigned char sha256[ST_SHA256_LEN];
+	bool parsed;			/* mime is filled */
+	struct store_body_mime mime;	/* owned */
+};
+/* st_body_prepare: hashes data and, unless a body with the same SHA-256
+ * exists already, runs mime_parse() on it: the costly work, done before
+ * BEGIN so that the write lock is not held meanwhile. STORE_ERR_LIMIT
+ * past LIMIT_MESSAGE_SIZE. Clear *body_r with st_body_clear() whatever
+ * the outcome. */
+int st_body_prepare(struct store *st, const char *data, size_t len,
+    struct st_body *body_r);
+void st_body_clear(struct st_body *body);
+/* st_body_put: the id of the body with body's bytes, inserting it (in
+ * LIMIT_BODY_CHUNK pieces, with its MIME strings) when no body has the
+ * same SHA-256; parses only if st_body_prepare() did not (the body it
+ * saw went meanwhile). Inside a transaction. */
+int st_body_put(struct store *st, struct st_body *body, int64_t *body_id_r);
+/* st_body_mime_fill: computes the MIME strings of every body whose
+ * strings are empty (migration to schema 2). Inside a transaction. */
+int st_body_mime_fill(struct store *st);
 
 /* ---- message.c ---- */
 /* st_message_insert: one message row (the triggers count the body

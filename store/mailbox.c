@@ -6,6 +6,10 @@
  * st_mailbox_canon() before any query: UTF-8, no control characters, no
  * IMAP wildcards, no empty level, at most LIMIT_MAILBOX_NAME octets and
  * LIMIT_MAILBOX_DEPTH levels; at most LIMIT_MAILBOXES per user.
+ *
+ * Mailbox ids are never reused (meta 'mailbox_id'): an IMAP session
+ * holding the id of a deleted mailbox must get STORE_ERR_NOT_FOUND, not
+ * the counters of a newer mailbox, perhaps another user's.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -138,7 +142,7 @@ st_mailbox_create(struct store *st, int64_t user_id, const char *name,
 {
 	sqlite3_stmt *stmt;
 	uint32_t uidvalidity = 0;
-	int64_t count;
+	int64_t count, id;
 	int rc, ret;
 
 	if (special_use != NULL && !special_use_valid(special_use))
@@ -147,22 +151,25 @@ st_mailbox_create(struct store *st, int64_t user_id, const char *name,
 		return ret;
 	if (count >= LIMIT_MAILBOXES)
 		return STORE_ERR_LIMIT;
-	if ((ret = next_uidvalidity(st, &uidvalidity)) != 0)
+	if ((ret = next_uidvalidity(st, &uidvalidity)) != 0 ||
+	    (ret = st_new_id(st, ST_NEW_ID_SQL("mailbox_id", "mailboxes"),
+	    &id)) != 0)
 		return ret;
-	stmt = st_stmt(st, "INSERT INTO mailboxes (user_id, name, special_use,"
-	    " uidvalidity) VALUES (?, ?, ?, ?)");
+	stmt = st_stmt(st, "INSERT INTO mailboxes (id, user_id, name,"
+	    " special_use, uidvalidity) VALUES (?, ?, ?, ?, ?)");
 	if (stmt == NULL)
 		return STORE_ERR_TEMP;
-	sqlite3_bind_int64(stmt, 1, user_id);
-	sqlite3_bind_text(stmt, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 1, id);
+	sqlite3_bind_int64(stmt, 2, user_id);
+	sqlite3_bind_text(stmt, 3, name, -1, SQLITE_STATIC);
 	if (special_use != NULL)
-		sqlite3_bind_text(stmt, 3, special_use, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 4, uidvalidity);
+		sqlite3_bind_text(stmt, 4, special_use, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 5, uidvalidity);
 	rc = sqlite3_step(stmt);
 	st_done(stmt);
 	if (rc != SQLITE_DONE)
 		return st_err(st, rc);
-	*id_r = sqlite3_last_insert_rowid(st->db);
+	*id_r = id;
 	/* New mailboxes are subscribed, as clients expect to see them. */
 	return subscribe(st, user_id, name, true);
 }
@@ -437,7 +444,7 @@ store_mailbox_get(struct store *st, int64_t user_id, const char *name,
 {
 	char canon[LIMIT_MAILBOX_NAME + 1];
 	sqlite3_stmt *stmt;
-	int rc, ret;
+	int ret;
 
 	if ((ret = st_mailbox_canon(name, canon)) != 0)
 		return ret;
@@ -447,13 +454,7 @@ store_mailbox_get(struct store *st, int64_t user_id, const char *name,
 		return STORE_ERR_TEMP;
 	sqlite3_bind_int64(stmt, 1, user_id);
 	sqlite3_bind_text(stmt, 2, canon, -1, SQLITE_STATIC);
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW)
-		mailbox_from_row(stmt, mailbox_r);
-	st_done(stmt);
-	if (rc == SQLITE_ROW)
-		return 0;
-	return rc == SQLITE_DONE ? STORE_ERR_NOT_FOUND : st_err(st, rc);
+	return st_step_row(st, stmt, mailbox_from_row, mailbox_r);
 }
 
 void
@@ -488,6 +489,29 @@ void
 store_mailbox_list_free(struct store_mailbox **mbp, size_t count)
 {
 	st_items_free((void **)mbp, count, sizeof(**mbp), mailbox_clear);
+}
+
+static void
+state_from_row(sqlite3_stmt *stmt, void *item)
+{
+	struct store_mailbox_state *state = item;
+
+	state->uidvalidity = (uint32_t)sqlite3_column_int64(stmt, 0);
+	state->uidnext = (uint32_t)sqlite3_column_int64(stmt, 1);
+	state->highestmodseq = (uint64_t)sqlite3_column_int64(stmt, 2);
+}
+
+int
+store_mailbox_state(struct store *st, int64_t mailbox_id,
+    struct store_mailbox_state *state_r)
+{
+	sqlite3_stmt *stmt = st_stmt(st, "SELECT uidvalidity, uidnext,"
+	    " highestmodseq FROM mailboxes WHERE id = ?");
+
+	if (stmt == NULL)
+		return STORE_ERR_TEMP;
+	sqlite3_bind_int64(stmt, 1, mailbox_id);
+	return st_step_row(st, stmt, state_from_row, state_r);
 }
 
 int

@@ -4,7 +4,9 @@
  *
  * Every write is one BEGIN IMMEDIATE transaction; listeners are told
  * (st_notify) only after the commit. UIDs come from st_mailbox_next(), so
- * they ascend and are never reused within a UIDVALIDITY.
+ * they ascend and are never reused within a UIDVALIDITY. A new body is
+ * hashed and parsed (st_body_prepare) before BEGIN, so that the write
+ * lock is not held meanwhile.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -53,23 +55,23 @@ inbox_id(struct store *st, int64_t user_id, int64_t *id_r)
 
 /* deliver_one: one user's copy, inside the delivery's transaction. */
 static int
-deliver_one(struct store *st, int64_t user_id, const char *data, size_t len,
+deliver_one(struct store *st, int64_t user_id, struct st_body *body,
     int64_t internal_date, int64_t *body_id, uint32_t *uid_r)
 {
 	int64_t mailbox_id = 0;
 	uint64_t modseq;
 	int ret;
 
-	if ((ret = st_quota_room(st, user_id, (int64_t)len)) != 0 ||
+	if ((ret = st_quota_room(st, user_id, (int64_t)body->len)) != 0 ||
 	    (ret = inbox_id(st, user_id, &mailbox_id)) != 0)
 		return ret;
 	if (*body_id == 0 &&
-	    (ret = st_body_put(st, data, len, body_id)) != 0)
+	    (ret = st_body_put(st, body, body_id)) != 0)
 		return ret;
 	if ((ret = st_mailbox_next(st, mailbox_id, 1, uid_r, &modseq)) != 0)
 		return ret;
 	return st_message_insert(st, mailbox_id, user_id, *uid_r, *body_id,
-	    (int64_t)len, 0, "", internal_date, modseq);
+	    (int64_t)body->len, 0, "", internal_date, modseq);
 }
 
 /* deliver: store_deliver() and store_deliver_all(). */
@@ -78,19 +80,18 @@ deliver(struct store *st, const int64_t *user_ids, size_t count,
     const char *data, size_t len, int64_t internal_date, bool all,
     int *results_r, uint32_t *uids_r)
 {
-	uint32_t *uids = xcalloc(count ? count : 1, sizeof(*uids));
+	struct st_body body;
+	uint32_t *uids;
 	int64_t body_id = 0;
 	size_t delivered = 0, refused = 0;
 	int ret = 0;
 
-	if (count == 0 || count > LIMIT_RECIPIENTS) {
-		free(uids);
+	if (count == 0 || count > LIMIT_RECIPIENTS)
 		return STORE_ERR_INVALID;
-	}
-	if ((ret = st_begin(st)) != 0) {
-		free(uids);
-		return ret;
-	}
+	uids = xcalloc(count, sizeof(*uids));
+	if ((ret = st_body_prepare(st, data, len, &body)) != 0 ||
+	    (ret = st_begin(st)) != 0)
+		goto out;
 	for (size_t i = 0; i < count; i++) {
 		size_t j;
 
@@ -102,7 +103,7 @@ deliver(struct store *st, const int64_t *user_ids, size_t count,
 			uids[i] = uids[j];
 			continue;
 		}
-		ret = deliver_one(st, user_ids[i], data, len, internal_date,
+		ret = deliver_one(st, user_ids[i], &body, internal_date,
 		    &body_id, &uids[i]);
 		results_r[i] = ret;
 		if (ret == 0)
@@ -127,6 +128,7 @@ deliver(struct store *st, const int64_t *user_ids, size_t count,
 fail:
 	st_rollback(st);
 out:
+	st_body_clear(&body);
 	free(uids);
 	return ret;
 }
@@ -154,6 +156,7 @@ store_append(struct store *st, int64_t mailbox_id, const char *data,
     size_t len, uint32_t flags, const char *keywords, int64_t internal_date,
     uint32_t *uid_r)
 {
+	struct st_body body;
 	char *kw = NULL;
 	int64_t user_id, body_id;
 	uint64_t modseq;
@@ -164,11 +167,12 @@ store_append(struct store *st, int64_t mailbox_id, const char *data,
 		return STORE_ERR_INVALID;
 	if ((ret = st_keywords_normalize(keywords, &kw)) != 0)
 		return ret;
-	if ((ret = st_begin(st)) != 0)
+	if ((ret = st_body_prepare(st, data, len, &body)) != 0 ||
+	    (ret = st_begin(st)) != 0)
 		goto out;
 	if ((ret = st_mailbox_owner(st, mailbox_id, &user_id)) != 0 ||
 	    (ret = st_quota_room(st, user_id, (int64_t)len)) != 0 ||
-	    (ret = st_body_put(st, data, len, &body_id)) != 0 ||
+	    (ret = st_body_put(st, &body, &body_id)) != 0 ||
 	    (ret = st_mailbox_next(st, mailbox_id, 1, &uid, &modseq)) != 0 ||
 	    (ret = st_message_insert(st, mailbox_id, user_id, uid, body_id,
 	    (int64_t)len, flags, kw, internal_date, modseq)) != 0) {
@@ -181,6 +185,7 @@ store_append(struct store *st, int64_t mailbox_id, const char *data,
 		*uid_r = uid;
 	st_notify(st, user_id);
 out:
+	st_body_clear(&body);
 	free(kw);
 	return ret;
 }
@@ -239,19 +244,12 @@ store_message_get(struct store *st, int64_t mailbox_id, uint32_t uid,
 {
 	sqlite3_stmt *stmt = st_stmt(st, "SELECT " MESSAGE_COLUMNS
 	    " FROM messages WHERE mailbox_id = ? AND uid = ?");
-	int rc;
 
 	if (stmt == NULL)
 		return STORE_ERR_TEMP;
 	sqlite3_bind_int64(stmt, 1, mailbox_id);
 	sqlite3_bind_int64(stmt, 2, uid);
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW)
-		message_from_row(stmt, message_r);
-	st_done(stmt);
-	if (rc == SQLITE_ROW)
-		return 0;
-	return rc == SQLITE_DONE ? STORE_ERR_NOT_FOUND : st_err(st, rc);
+	return st_step_row(st, stmt, message_from_row, message_r);
 }
 
 void

@@ -2,11 +2,15 @@
  * schema.c - the database schema and its migrations.
  *
  * The schema version lives in PRAGMA user_version. migrations[i] takes a
- * database from version i to i + 1; a database newer than the last one
- * this binary knows is refused rather than misread.
+ * database from version i to i + 1: its SQL, then its C function (either
+ * may be absent), all versions in one transaction with the new
+ * user_version. A database newer than the last one this binary knows is
+ * refused rather than misread.
  *
  * Tables, in brief:
- *   meta(key, value)            counters (the last UIDVALIDITY given)
+ *   meta(key, value)            counters: the last UIDVALIDITY given,
+ *                               the last mailbox and body ids (never
+ *                               reused; mailbox.c, body.c)
  *   domains(id, name)
  *   users(id, address, domain_id, pwhash, quota_bytes, used_bytes,
  *         messages)             used_bytes/messages kept by triggers
@@ -14,7 +18,11 @@
  *   mailboxes(id, user_id, name, special_use, uidvalidity, uidnext,
  *         highestmodseq)
  *   subscriptions(user_id, name)
- *   bodies(id, sha256, size, refs)        one per distinct content
+ *   bodies(id, sha256, size, refs, envelope, bodystructure, body)
+ *                               one per distinct content; the last three
+ *                               (v2) are mime_parse()'s IMAP strings,
+ *                               never '' once stored (the DEFAULT only
+ *                               serves ALTER TABLE in the migration)
  *   body_chunks(id, body_id, seq, data)   LIMIT_BODY_CHUNK pieces
  *   messages(id, mailbox_id, user_id, uid, body_id, size, flags,
  *         keywords, internal_date, modseq)
@@ -25,108 +33,121 @@
 #include "common/xalloc.h"
 #include "internal.h"
 
-static const char *const migrations[] = {
+struct migration {
+	const char *sql;		/* run first; may be NULL */
+	int (*fn)(struct store *st);	/* then this; may be NULL */
+};
+
+static const struct migration migrations[] = {
 	/* 0 -> 1 */
-	"CREATE TABLE meta ("
-	"  key TEXT PRIMARY KEY,"
-	"  value INTEGER NOT NULL"
-	") WITHOUT ROWID;"
-	"CREATE TABLE domains ("
-	"  id INTEGER PRIMARY KEY,"
-	"  name TEXT NOT NULL UNIQUE"
-	");"
-	"CREATE TABLE users ("
-	"  id INTEGER PRIMARY KEY,"
-	"  address TEXT NOT NULL UNIQUE,"
-	"  domain_id INTEGER NOT NULL REFERENCES domains(id),"
-	"  pwhash TEXT NOT NULL,"
-	"  quota_bytes INTEGER NOT NULL DEFAULT 0,"
-	"  used_bytes INTEGER NOT NULL DEFAULT 0,"
-	"  messages INTEGER NOT NULL DEFAULT 0"
-	");"
-	"CREATE INDEX users_domain ON users(domain_id);"
-	/* Columns in primary key order: SQLite 3.40.0-3.41.0 (Debian 12)
-	 * integrity_check misreports NOT NULL columns of a WITHOUT ROWID
-	 * table whose key order differs from its column order. */
-	"CREATE TABLE aliases ("
-	"  source TEXT NOT NULL,"
-	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
-	"  domain_id INTEGER NOT NULL REFERENCES domains(id) ON DELETE CASCADE,"
-	"  PRIMARY KEY (source, user_id)"
-	") WITHOUT ROWID;"
-	"CREATE INDEX aliases_user ON aliases(user_id);"
-	"CREATE INDEX aliases_domain ON aliases(domain_id);"
-	"CREATE TABLE mailboxes ("
-	"  id INTEGER PRIMARY KEY,"
-	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
-	"  name TEXT NOT NULL,"
-	"  special_use TEXT,"
-	"  uidvalidity INTEGER NOT NULL,"
-	"  uidnext INTEGER NOT NULL DEFAULT 1,"
-	"  highestmodseq INTEGER NOT NULL DEFAULT 1,"
-	"  UNIQUE (user_id, name)"
-	");"
-	"CREATE TABLE subscriptions ("
-	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
-	"  name TEXT NOT NULL,"
-	"  PRIMARY KEY (user_id, name)"
-	") WITHOUT ROWID;"
-	"CREATE TABLE bodies ("
-	"  id INTEGER PRIMARY KEY,"
-	"  sha256 BLOB NOT NULL UNIQUE,"
-	"  size INTEGER NOT NULL,"
-	"  refs INTEGER NOT NULL DEFAULT 0"
-	");"
-	"CREATE TABLE body_chunks ("
-	"  id INTEGER PRIMARY KEY,"
-	"  body_id INTEGER NOT NULL REFERENCES bodies(id) ON DELETE CASCADE,"
-	"  seq INTEGER NOT NULL,"
-	"  data BLOB NOT NULL,"
-	"  UNIQUE (body_id, seq)"
-	");"
-	"CREATE TABLE messages ("
-	"  id INTEGER PRIMARY KEY,"
-	"  mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id)"
-	"    ON DELETE CASCADE,"
-	"  user_id INTEGER NOT NULL,"
-	"  uid INTEGER NOT NULL,"
-	"  body_id INTEGER NOT NULL REFERENCES bodies(id),"
-	"  size INTEGER NOT NULL,"
-	"  flags INTEGER NOT NULL DEFAULT 0,"
-	"  keywords TEXT NOT NULL DEFAULT '',"
-	"  internal_date INTEGER NOT NULL,"
-	"  modseq INTEGER NOT NULL,"
-	"  UNIQUE (mailbox_id, uid)"
-	");"
-	"CREATE INDEX messages_body ON messages(body_id);"
-	"CREATE INDEX messages_user ON messages(user_id);"
-	"CREATE TABLE expunged ("
-	"  mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id)"
-	"    ON DELETE CASCADE,"
-	"  uid INTEGER NOT NULL,"
-	"  modseq INTEGER NOT NULL,"
-	"  PRIMARY KEY (mailbox_id, uid)"
-	") WITHOUT ROWID;"
-	/* Reference counts and usage follow the message rows, whatever
-	 * deletes them (expunge, mailbox or user removal by cascade). */
-	"CREATE TRIGGER messages_insert AFTER INSERT ON messages BEGIN"
-	"  UPDATE bodies SET refs = refs + 1 WHERE id = new.body_id;"
-	"  UPDATE users SET used_bytes = used_bytes + new.size,"
-	"    messages = messages + 1 WHERE id = new.user_id;"
-	"END;"
-	"CREATE TRIGGER messages_delete AFTER DELETE ON messages BEGIN"
-	"  UPDATE users SET used_bytes = used_bytes - old.size,"
-	"    messages = messages - 1 WHERE id = old.user_id;"
-	"  UPDATE bodies SET refs = refs - 1 WHERE id = old.body_id;"
-	"  DELETE FROM bodies WHERE id = old.body_id AND refs <= 0;"
-	"END;"
-	"CREATE TRIGGER messages_move AFTER UPDATE OF user_id, size ON messages"
-	"  BEGIN"
-	"  UPDATE users SET used_bytes = used_bytes - old.size,"
-	"    messages = messages - 1 WHERE id = old.user_id;"
-	"  UPDATE users SET used_bytes = used_bytes + new.size,"
-	"    messages = messages + 1 WHERE id = new.user_id;"
-	"END;",
+	{ "CREATE TABLE meta ("
+	  "  key TEXT PRIMARY KEY,"
+	  "  value INTEGER NOT NULL"
+	  ") WITHOUT ROWID;"
+	  "CREATE TABLE domains ("
+	  "  id INTEGER PRIMARY KEY,"
+	  "  name TEXT NOT NULL UNIQUE"
+	  ");"
+	  "CREATE TABLE users ("
+	  "  id INTEGER PRIMARY KEY,"
+	  "  address TEXT NOT NULL UNIQUE,"
+	  "  domain_id INTEGER NOT NULL REFERENCES domains(id),"
+	  "  pwhash TEXT NOT NULL,"
+	  "  quota_bytes INTEGER NOT NULL DEFAULT 0,"
+	  "  used_bytes INTEGER NOT NULL DEFAULT 0,"
+	  "  messages INTEGER NOT NULL DEFAULT 0"
+	  ");"
+	  "CREATE INDEX users_domain ON users(domain_id);"
+	  /* Columns in primary key order: SQLite 3.40.0-3.41.0 (Debian 12)
+	   * integrity_check misreports NOT NULL columns of a WITHOUT ROWID
+	   * table whose key order differs from its column order. */
+	  "CREATE TABLE aliases ("
+	  "  source TEXT NOT NULL,"
+	  "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	  "  domain_id INTEGER NOT NULL REFERENCES domains(id)"
+	  "    ON DELETE CASCADE,"
+	  "  PRIMARY KEY (source, user_id)"
+	  ") WITHOUT ROWID;"
+	  "CREATE INDEX aliases_user ON aliases(user_id);"
+	  "CREATE INDEX aliases_domain ON aliases(domain_id);"
+	  "CREATE TABLE mailboxes ("
+	  "  id INTEGER PRIMARY KEY,"
+	  "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	  "  name TEXT NOT NULL,"
+	  "  special_use TEXT,"
+	  "  uidvalidity INTEGER NOT NULL,"
+	  "  uidnext INTEGER NOT NULL DEFAULT 1,"
+	  "  highestmodseq INTEGER NOT NULL DEFAULT 1,"
+	  "  UNIQUE (user_id, name)"
+	  ");"
+	  "CREATE TABLE subscriptions ("
+	  "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	  "  name TEXT NOT NULL,"
+	  "  PRIMARY KEY (user_id, name)"
+	  ") WITHOUT ROWID;"
+	  "CREATE TABLE bodies ("
+	  "  id INTEGER PRIMARY KEY,"
+	  "  sha256 BLOB NOT NULL UNIQUE,"
+	  "  size INTEGER NOT NULL,"
+	  "  refs INTEGER NOT NULL DEFAULT 0"
+	  ");"
+	  "CREATE TABLE body_chunks ("
+	  "  id INTEGER PRIMARY KEY,"
+	  "  body_id INTEGER NOT NULL REFERENCES bodies(id) ON DELETE CASCADE,"
+	  "  seq INTEGER NOT NULL,"
+	  "  data BLOB NOT NULL,"
+	  "  UNIQUE (body_id, seq)"
+	  ");"
+	  "CREATE TABLE messages ("
+	  "  id INTEGER PRIMARY KEY,"
+	  "  mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id)"
+	  "    ON DELETE CASCADE,"
+	  "  user_id INTEGER NOT NULL,"
+	  "  uid INTEGER NOT NULL,"
+	  "  body_id INTEGER NOT NULL REFERENCES bodies(id),"
+	  "  size INTEGER NOT NULL,"
+	  "  flags INTEGER NOT NULL DEFAULT 0,"
+	  "  keywords TEXT NOT NULL DEFAULT '',"
+	  "  internal_date INTEGER NOT NULL,"
+	  "  modseq INTEGER NOT NULL,"
+	  "  UNIQUE (mailbox_id, uid)"
+	  ");"
+	  "CREATE INDEX messages_body ON messages(body_id);"
+	  "CREATE INDEX messages_user ON messages(user_id);"
+	  "CREATE TABLE expunged ("
+	  "  mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id)"
+	  "    ON DELETE CASCADE,"
+	  "  uid INTEGER NOT NULL,"
+	  "  modseq INTEGER NOT NULL,"
+	  "  PRIMARY KEY (mailbox_id, uid)"
+	  ") WITHOUT ROWID;"
+	  /* Reference counts and usage follow the message rows, whatever
+	   * deletes them (expunge, mailbox or user removal by cascade). */
+	  "CREATE TRIGGER messages_insert AFTER INSERT ON messages BEGIN"
+	  "  UPDATE bodies SET refs = refs + 1 WHERE id = new.body_id;"
+	  "  UPDATE users SET used_bytes = used_bytes + new.size,"
+	  "    messages = messages + 1 WHERE id = new.user_id;"
+	  "END;"
+	  "CREATE TRIGGER messages_delete AFTER DELETE ON messages BEGIN"
+	  "  UPDATE users SET used_bytes = used_bytes - old.size,"
+	  "    messages = messages - 1 WHERE id = old.user_id;"
+	  "  UPDATE bodies SET refs = refs - 1 WHERE id = old.body_id;"
+	  "  DELETE FROM bodies WHERE id = old.body_id AND refs <= 0;"
+	  "END;"
+	  "CREATE TRIGGER messages_move AFTER UPDATE OF user_id, size"
+	  "  ON messages BEGIN"
+	  "  UPDATE users SET used_bytes = used_bytes - old.size,"
+	  "    messages = messages - 1 WHERE id = old.user_id;"
+	  "  UPDATE users SET used_bytes = used_bytes + new.size,"
+	  "    messages = messages + 1 WHERE id = new.user_id;"
+	  "END;", NULL },
+	/* 1 -> 2: what IMAP answers without reading bodies (DESIGN.md),
+	 * computed for the bodies stored already. */
+	{ "ALTER TABLE bodies ADD COLUMN envelope TEXT NOT NULL DEFAULT '';"
+	  "ALTER TABLE bodies ADD COLUMN bodystructure TEXT NOT NULL"
+	  "  DEFAULT '';"
+	  "ALTER TABLE bodies ADD COLUMN body TEXT NOT NULL DEFAULT '';",
+	  st_body_mime_fill },
 };
 
 #define SCHEMA_LATEST ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -157,6 +178,17 @@ read_version(struct store *st, int *version_r)
 		*version_r = sqlite3_column_int(stmt, 0);
 	sqlite3_finalize(stmt);
 	return rc == SQLITE_ROW ? 0 : st_err(st, rc);
+}
+
+static int
+migrate_one(struct store *st, const struct migration *m)
+{
+	int rc;
+
+	if (m->sql != NULL &&
+	    (rc = sqlite3_exec(st->db, m->sql, NULL, NULL, NULL)) != SQLITE_OK)
+		return st_err(st, rc);
+	return m->fn != NULL ? m->fn(st) : 0;
 }
 
 int
@@ -193,14 +225,9 @@ st_migrate(struct store *st, char **error_r)
 		    SCHEMA_LATEST);
 		return STORE_ERR_TOO_NEW;
 	}
-	for (; version < SCHEMA_LATEST; version++) {
-		rc = sqlite3_exec(st->db, migrations[version], NULL, NULL,
-		    NULL);
-		if (rc != SQLITE_OK) {
-			ret = st_err(st, rc);
+	for (; version < SCHEMA_LATEST; version++)
+		if ((ret = migrate_one(st, &migrations[version])) != 0)
 			goto fail;
-		}
-	}
 	sql = xasprintf("PRAGMA user_version = %d", SCHEMA_LATEST);
 	rc = sqlite3_exec(st->db, sql, NULL, NULL, NULL);
 	free(sql);

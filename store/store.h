@@ -204,6 +204,24 @@ int store_mailbox_list(struct store *st, int64_t user_id,
     struct store_mailbox **mailboxes_r, size_t *count_r);
 void store_mailbox_list_free(struct store_mailbox **mailboxes, size_t count);
 
+struct store_mailbox_state {
+	uint32_t uidvalidity;
+	uint32_t uidnext;
+	uint64_t highestmodseq;
+};
+/*
+ * store_mailbox_state: the counters of mailbox_id, from one primary-key
+ * lookup (no aggregates), for an IMAP session to call before every
+ * response. Every change to the mailbox's messages (delivery, append,
+ * flags, expunge, remove, copy into, move out of or into) raises uidnext
+ * or highestmodseq, so comparing (uidnext, highestmodseq) with the last
+ * values seen detects any change; a rename changes neither. Mailbox ids
+ * are never reused: STORE_ERR_NOT_FOUND means the mailbox (or its user)
+ * was deleted.
+ */
+int store_mailbox_state(struct store *st, int64_t mailbox_id,
+    struct store_mailbox_state *state_r);
+
 /* ---- Messages --------------------------------------------------------- */
 
 /* System flags (RFC 3501 2.3.2); \Recent is per session, not stored. */
@@ -272,6 +290,21 @@ int store_body_read(struct store *st, int64_t mailbox_id, uint32_t uid,
 int store_body_read_range(struct store *st, int64_t body_id, int64_t offset,
     char *buf, size_t size, size_t *len_r);
 
+/* What IMAP answers about a body without reading it, computed once by
+ * mime_parse() (common/mime.h) when the body was stored; strings in IMAP
+ * syntax, each "(...)". */
+struct store_body_mime {
+	char *envelope;		/* ENVELOPE (RFC 3501 7.4.2) */
+	char *bodystructure;	/* BODYSTRUCTURE, with extension data */
+	char *body;		/* BODY: no extension data */
+};
+/* store_body_mime: the strings of body body_id (malloc'd; free with
+ * store_body_mime_clear()). Body ids are never reused:
+ * STORE_ERR_NOT_FOUND when the body is gone. */
+int store_body_mime(struct store *st, int64_t body_id,
+    struct store_body_mime *mime_r);
+void store_body_mime_clear(struct store_body_mime *mime);
+
 enum store_flag_op {
 	STORE_FLAGS_REPLACE,
 	STORE_FLAGS_ADD,
@@ -327,10 +360,11 @@ void store_maildrop_unlock(int *lock);
 
 /*
  * store_check: verifies the database (SQLite integrity and foreign keys,
- * body reference counts, SHA-256 of every body, quota usage, UIDs below
- * UIDNEXT, every user has an INBOX). Calls report(arg, text) once per
- * problem. Returns 0 when all is well, STORE_ERR_CORRUPT when a problem
- * was reported, or another error when the check could not run.
+ * body reference counts, SHA-256 of every body, every body has its MIME
+ * strings, quota usage, UIDs below UIDNEXT, every user has an INBOX).
+ * Calls report(arg, text) once per problem. Returns 0 when all is well,
+ * STORE_ERR_CORRUPT when a problem was reported, or another error when
+ * the check could not run.
  */
 int store_check(struct store *st, void (*report)(void *arg, const char *text),
     void *arg);

@@ -83,7 +83,8 @@ class Daemon:
     """A running letterboxd on free loopback ports with its own data
     directory; stopped (by PID) when the test ends."""
 
-    SERVICES = ("smtp", "submission", "submissions", "pop3", "pop3s")
+    SERVICES = ("smtp", "submission", "submissions", "pop3", "pop3s",
+                "imap", "imaps")
 
     def __init__(self, tmp_path, extra_config="", sandbox=False,
                  top_config=""):

@@ -28,6 +28,7 @@
 #include <sys/un.h>
 
 #include "common/limits.h"
+#include "common/mime.h"
 
 #define DATE 1700000000
 
@@ -522,20 +523,27 @@ db_hashes(const char *dir)
 	return hashes;
 }
 
+/* db_int: the first column of the first row sql gives, as an int. */
 static int
-db_user_version(const char *dir)
+db_int(const char *dir, const char *sql)
 {
 	sqlite3 *db = db_open(dir);
 	sqlite3_stmt *stmt;
 	int v;
 
-	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1,
-	    &stmt, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &stmt, NULL),
+	    SQLITE_OK);
 	assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
 	v = sqlite3_column_int(stmt, 0);
 	sqlite3_finalize(stmt);
 	sqlite3_close(db);
 	return v;
+}
+
+static int
+db_user_version(const char *dir)
+{
+	return db_int(dir, "PRAGMA user_version");
 }
 
 /* ---- Opening ---------------------------------------------------------- */
@@ -2792,6 +2800,390 @@ test_single_instance(void **state)
 	check_clean(fx->st);
 }
 
+/* ---- What IMAP reads without the body --------------------------------- */
+
+static const char multipart_text[] =
+	"From: \"Ann Example\" <ann@example.net>\r\n"
+	"To: alice@example.org, bob@example.org\r\n"
+	"Cc: group: carol@example.org;\r\n"
+	"Subject: =?UTF-8?Q?r=C3=A9sum=C3=A9?=\r\n"
+	"Date: Tue, 14 Nov 2023 22:13:20 +0000\r\n"
+	"Message-ID: <m1@example.net>\r\n"
+	"MIME-Version: 1.0\r\n"
+	"Content-Type: multipart/mixed; boundary=\"b1\"\r\n"
+	"\r\n"
+	"preamble\r\n"
+	"--b1\r\n"
+	"Content-Type: text/plain; charset=utf-8\r\n"
+	"\r\n"
+	"two\r\nlines\r\n"
+	"--b1\r\n"
+	"Content-Type: message/rfc822\r\n"
+	"\r\n"
+	"Subject: inner\r\n"
+	"\r\n"
+	"inner body\r\n"
+	"--b1\r\n"
+	"Content-Type: application/octet-stream; name=x.bin\r\n"
+	"Content-Disposition: attachment; filename=x.bin\r\n"
+	"Content-Transfer-Encoding: base64\r\n"
+	"\r\n"
+	"AAEC\r\n"
+	"--b1--\r\n";
+
+/* assert_mime: what store_body_mime() gives for body_id is what
+ * mime_parse() makes of data. */
+static void
+assert_mime(struct fx *fx, int64_t body_id, const char *data, size_t len)
+{
+	struct store_body_mime got = { NULL, NULL, NULL };
+	struct mime_message want;
+
+	assert_int_equal(mime_parse(data, len, &want), 0);
+	assert_int_equal(store_body_mime(fx->st, body_id, &got), 0);
+	assert_true(got.envelope[0] == '(' && got.bodystructure[0] == '(' &&
+	    got.body[0] == '(');
+	assert_string_equal(got.envelope, want.envelope);
+	assert_string_equal(got.bodystructure, want.bodystructure);
+	assert_string_equal(got.body, want.body);
+	store_body_mime_clear(&got);
+	assert_null(got.envelope);
+	assert_null(got.bodystructure);
+	assert_null(got.body);
+	mime_message_free(&want);
+}
+
+static int
+body_mime_err(struct fx *fx, int64_t body_id)
+{
+	struct store_body_mime got = { NULL, NULL, NULL };
+	int ret = store_body_mime(fx->st, body_id, &got);
+
+	store_body_mime_clear(&got);
+	return ret;
+}
+
+/* remove1: removes message uid whatever its flags. */
+static void
+remove1(struct fx *fx, int64_t mailbox_id, uint32_t uid)
+{
+	size_t count = 0;
+
+	assert_int_equal(store_remove(fx->st, mailbox_id, &uid, 1, NULL,
+	    &count), 0);
+	assert_int_equal(count, 1);
+}
+
+/* Delivery and append store mime_parse()'s strings with a new body. */
+static void
+test_body_mime_stored(void **state)
+{
+	struct fx *fx = *state;
+	int64_t inbox = mbox_id(fx, fx->alice, "INBOX");
+	int64_t archive = mbox_id(fx, fx->alice, "Archive");
+	int64_t drafts = mbox_id(fx, fx->alice, "Drafts");
+	int64_t ids[2] = { fx->bob, fx->carol };
+	int64_t b_text, b_multi, b_empty, b_big, b_two, b_last, b_new;
+	size_t big_len = 3 * LIMIT_BODY_CHUNK + 5;
+	char *big = make_bytes(big_len, 42);
+	int results[2];
+	uint32_t uids[2], u_last;
+
+	b_text = msg_body_id(fx, inbox, deliver1(fx, fx->alice, msg_text));
+	assert_mime(fx, b_text, msg_text, strlen(msg_text));
+	b_multi = msg_body_id(fx, archive, append(fx, archive, multipart_text,
+	    STORE_FLAG_SEEN, NULL));
+	assert_mime(fx, b_multi, multipart_text, strlen(multipart_text));
+	b_empty = msg_body_id(fx, drafts, append_n(fx, drafts, "", 0, 0,
+	    NULL));
+	assert_mime(fx, b_empty, "", 0);
+	/* Arbitrary bytes over several chunks still get their strings. */
+	b_big = msg_body_id(fx, inbox, append_n(fx, inbox, big, big_len, 0,
+	    NULL));
+	assert_mime(fx, b_big, big, big_len);
+	/* Several recipients: one body. */
+	assert_int_equal(store_deliver(fx->st, ids, 2, multipart_text + 1,
+	    strlen(multipart_text) - 1, DATE, results, uids), 0);
+	b_two = msg_body_id(fx, mbox_id(fx, fx->bob, "INBOX"), uids[0]);
+	assert_int_equal(msg_body_id(fx, mbox_id(fx, fx->carol, "INBOX"),
+	    uids[1]), b_two);
+	assert_mime(fx, b_two, multipart_text + 1,
+	    strlen(multipart_text) - 1);
+	check_clean(fx->st);
+
+	/* A body that went is not found, and its id (the largest) is not
+	 * given to the next new body. */
+	u_last = append(fx, inbox, "last", 0, NULL);
+	b_last = msg_body_id(fx, inbox, u_last);
+	assert_int_equal(body_mime_err(fx, b_last + 1), STORE_ERR_NOT_FOUND);
+	remove1(fx, inbox, u_last);
+	assert_int_equal(body_mime_err(fx, b_last), STORE_ERR_NOT_FOUND);
+	b_new = msg_body_id(fx, inbox, deliver1(fx, fx->alice, "new one"));
+	assert_true(b_new > b_last);
+	assert_int_equal(body_mime_err(fx, b_last), STORE_ERR_NOT_FOUND);
+	assert_mime(fx, b_new, "new one", 7);
+	check_clean(fx->st);
+	free(big);
+}
+
+/* db_exec: runs sql on the database of dir with the store closed. */
+static void
+db_exec(struct fx *fx, const char *sql)
+{
+	sqlite3 *db;
+
+	store_close(&fx->st);
+	db = db_open(fx->dir);
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+	sqlite3_close(db);
+	fx->st = tu_store_open(fx->dir);
+}
+
+/* A body stored again (same bytes) is not parsed again: its strings stay
+ * as they were, here replaced by hand to tell. */
+static void
+test_body_mime_dedup(void **state)
+{
+	struct fx *fx = *state;
+	int64_t inbox = mbox_id(fx, fx->alice, "INBOX");
+	int64_t archive = mbox_id(fx, fx->alice, "Archive");
+	struct store_body_mime got = { NULL, NULL, NULL };
+	int64_t body, bob = fx->bob;
+	int results[1];
+	uint32_t first, uid;
+
+	first = deliver1(fx, fx->alice, multipart_text);
+	body = msg_body_id(fx, inbox, first);
+	assert_mime(fx, body, multipart_text, strlen(multipart_text));
+	db_exec(fx, "UPDATE bodies SET envelope = '(E)',"
+	    " bodystructure = '(S)', body = '(B)'");
+
+	assert_int_equal(msg_body_id(fx, archive, append(fx, archive,
+	    multipart_text, 0, NULL)), body);
+	assert_int_equal(store_deliver(fx->st, &bob, 1, multipart_text,
+	    strlen(multipart_text), DATE, results, &uid), 0);
+	assert_int_equal(msg_body_id(fx, mbox_id(fx, fx->bob, "INBOX"), uid),
+	    body);
+	assert_int_equal(store_copy(fx->st, inbox, &first, 1,
+	    archive, NULL), 0);
+	assert_int_equal(store_body_mime(fx->st, body, &got), 0);
+	assert_string_equal(got.envelope, "(E)");
+	assert_string_equal(got.bodystructure, "(S)");
+	assert_string_equal(got.body, "(B)");
+	store_body_mime_clear(&got);
+	check_clean(fx->st);
+}
+
+/* store_check reports a body without its strings. */
+static void
+test_check_detects_missing_mime(void **state)
+{
+	struct fx *fx = *state;
+	int problems = 0;
+
+	deliver1(fx, fx->alice, msg_text);
+	check_clean(fx->st);
+	db_exec(fx, "UPDATE bodies SET bodystructure = ''");
+	assert_int_equal(store_check(fx->st, check_report, &problems),
+	    STORE_ERR_CORRUPT);
+	assert_int_equal(problems, 1);
+}
+
+#define BODIES_COLUMNS "SELECT count(*) FROM pragma_table_info('bodies')"
+
+/*
+ * A version 1 database (made here by taking a current one back: the
+ * columns version 2 added dropped, its meta counters removed) is migrated
+ * on open, and its bodies get their strings.
+ */
+static void
+test_migrate_v1(void **state)
+{
+	struct fx *fx = *state;
+	int64_t inbox = mbox_id(fx, fx->alice, "INBOX");
+	int64_t drafts = mbox_id(fx, fx->alice, "Drafts");
+	int64_t ids[2] = { fx->alice, fx->bob }, b_text, b_multi, b_empty;
+	int64_t b_new;
+	int results[2];
+	uint32_t uids[2];
+	sqlite3 *db;
+
+	assert_int_equal(store_schema_version(), 2);
+	assert_int_equal(store_deliver(fx->st, ids, 2, msg_text,
+	    strlen(msg_text), DATE, results, uids), 0);
+	b_text = msg_body_id(fx, inbox, uids[0]);
+	b_multi = msg_body_id(fx, drafts, append(fx, drafts, multipart_text,
+	    0, NULL));
+	b_empty = msg_body_id(fx, drafts, append_n(fx, drafts, "", 0, 0,
+	    NULL));
+	store_close(&fx->st);
+	db = db_open(fx->dir);
+	assert_int_equal(sqlite3_exec(db,
+	    "ALTER TABLE bodies DROP COLUMN envelope;"
+	    "ALTER TABLE bodies DROP COLUMN bodystructure;"
+	    "ALTER TABLE bodies DROP COLUMN body;"
+	    "DELETE FROM meta WHERE key IN ('mailbox_id', 'body_id');"
+	    "PRAGMA user_version = 1;", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(db_user_version(fx->dir), 1);
+	assert_int_equal(db_int(fx->dir, BODIES_COLUMNS), 4);
+
+	fx->st = tu_store_open(fx->dir);
+	assert_int_equal(db_user_version(fx->dir), 2);
+	assert_int_equal(db_int(fx->dir, BODIES_COLUMNS), 7);
+	assert_mime(fx, b_text, msg_text, strlen(msg_text));
+	assert_mime(fx, b_multi, multipart_text, strlen(multipart_text));
+	assert_mime(fx, b_empty, "", 0);
+	assert_body(fx, inbox, uids[0], msg_text, strlen(msg_text));
+	assert_usage(fx, "alice@example.org", (int64_t)(strlen(msg_text) +
+	    strlen(multipart_text)), 3);
+	check_clean(fx->st);
+
+	/* Reopening does not migrate again, and new bodies work. */
+	store_close(&fx->st);
+	fx->st = tu_store_open(fx->dir);
+	assert_mime(fx, b_multi, multipart_text, strlen(multipart_text));
+	b_new = msg_body_id(fx, inbox, deliver1(fx, fx->alice, "after"));
+	assert_true(b_new > b_empty);
+	assert_mime(fx, b_new, "after", 5);
+	check_clean(fx->st);
+}
+
+/* state_get: store_mailbox_state() that must succeed. */
+static struct store_mailbox_state
+state_get(struct fx *fx, int64_t mailbox_id)
+{
+	struct store_mailbox_state s = { 0, 0, 0 };
+
+	assert_int_equal(store_mailbox_state(fx->st, mailbox_id, &s), 0);
+	return s;
+}
+
+static bool
+state_changed_at(struct store_mailbox_state a, struct store_mailbox_state b,
+    int line)
+{
+	if (a.uidvalidity != b.uidvalidity)
+		fail_msg("line %d: UIDVALIDITY changed", line);
+	if (b.uidnext < a.uidnext || b.highestmodseq < a.highestmodseq)
+		fail_msg("line %d: counters went down", line);
+	return a.uidnext != b.uidnext || a.highestmodseq != b.highestmodseq;
+}
+#define changed(a, b) state_changed_at((a), (b), __LINE__)
+
+/* Every change to a mailbox's messages shows in its (UIDNEXT,
+ * HIGHESTMODSEQ); what does not change it leaves them; a deleted mailbox
+ * is not found, and its id is not given to another. */
+static void
+test_mailbox_state(void **state)
+{
+	struct fx *fx = *state;
+	int64_t inbox = mbox_id(fx, fx->alice, "INBOX");
+	int64_t archive = mbox_id(fx, fx->alice, "Archive");
+	int64_t carol_inbox = mbox_id(fx, fx->carol, "INBOX");
+	struct store_mailbox_state s, t, a, b;
+	struct store_mailbox mb;
+	int64_t tmp, tmp2, bobs;
+	uint32_t u1, u2, u3, cu;
+	size_t count;
+
+	s = state_get(fx, inbox);
+	mbox_get(fx, fx->alice, "INBOX", &mb);
+	assert_int_equal(s.uidvalidity, mb.uidvalidity);
+	assert_int_equal(s.uidnext, mb.uidnext);
+	assert_int_equal(s.highestmodseq, mb.highestmodseq);
+	store_mailbox_clear(&mb);
+	assert_false(changed(s, state_get(fx, inbox)));
+
+	u1 = deliver1(fx, fx->alice, "one");
+	assert_true(changed(s, t = state_get(fx, inbox)));
+	u2 = append(fx, inbox, "two", 0, NULL);
+	assert_true(changed(t, s = state_get(fx, inbox)));
+	u3 = append(fx, inbox, "three", 0, NULL);
+	s = state_get(fx, inbox);
+
+	/* Flags; setting what is set already is no change. */
+	assert_int_equal(store_flags_update(fx->st, inbox, &u1, 1,
+	    STORE_FLAGS_ADD, STORE_FLAG_SEEN, "$Label1"), 0);
+	assert_true(changed(s, t = state_get(fx, inbox)));
+	assert_int_equal(store_flags_update(fx->st, inbox, &u1, 1,
+	    STORE_FLAGS_ADD, STORE_FLAG_SEEN, "$label1"), 0);
+	assert_false(changed(t, s = state_get(fx, inbox)));
+	assert_int_equal(store_flags_update(fx->st, inbox, &u1, 1,
+	    STORE_FLAGS_REMOVE, 0, "$Label1"), 0);
+	assert_true(changed(s, t = state_get(fx, inbox)));
+
+	/* Expunge (nothing \Deleted: no change), remove. */
+	assert_int_equal(store_expunge(fx->st, inbox, NULL, 0, NULL, &count),
+	    0);
+	assert_int_equal(count, 0);
+	assert_false(changed(t, s = state_get(fx, inbox)));
+	assert_int_equal(store_flags_update(fx->st, inbox, &u2, 1,
+	    STORE_FLAGS_ADD, STORE_FLAG_DELETED, NULL), 0);
+	s = state_get(fx, inbox);
+	assert_int_equal(store_expunge(fx->st, inbox, NULL, 0, NULL, &count),
+	    0);
+	assert_int_equal(count, 1);
+	assert_true(changed(s, t = state_get(fx, inbox)));
+	remove1(fx, inbox, u3);
+	assert_true(changed(t, s = state_get(fx, inbox)));
+
+	/* Copy changes the destination only; move both. */
+	a = state_get(fx, archive);
+	assert_int_equal(store_copy(fx->st, inbox, &u1, 1, archive, NULL), 0);
+	assert_false(changed(s, state_get(fx, inbox)));
+	assert_true(changed(a, b = state_get(fx, archive)));
+	assert_int_equal(store_move(fx->st, inbox, &u1, 1, archive, NULL), 0);
+	assert_true(changed(s, t = state_get(fx, inbox)));
+	assert_true(changed(b, a = state_get(fx, archive)));
+	/* Into another user's mailbox, and out of it. */
+	cu = deliver1(fx, fx->carol, "carol's");
+	b = state_get(fx, carol_inbox);
+	assert_int_equal(store_move(fx->st, carol_inbox, &cu, 1, inbox, NULL),
+	    0);
+	assert_true(changed(b, state_get(fx, carol_inbox)));
+	assert_true(changed(t, s = state_get(fx, inbox)));
+
+	/* Renaming INBOX moves its messages out; renaming another mailbox
+	 * changes no message of it. */
+	assert_int_equal(store_mailbox_rename(fx->st, fx->alice, "INBOX",
+	    "Old"), 0);
+	assert_true(changed(s, state_get(fx, inbox)));
+	a = state_get(fx, archive);
+	assert_int_equal(store_mailbox_rename(fx->st, fx->alice, "Archive",
+	    "Archive2"), 0);
+	assert_false(changed(a, state_get(fx, archive)));
+	check_clean(fx->st);
+
+	/* Deleted: not found, and the id is never given again, even when it
+	 * was the largest. */
+	assert_int_equal(store_mailbox_create(fx->st, fx->alice, "Tmp", NULL,
+	    &tmp), 0);
+	state_get(fx, tmp);
+	assert_int_equal(store_mailbox_delete(fx->st, fx->alice, "Tmp"), 0);
+	assert_int_equal(store_mailbox_state(fx->st, tmp, &s),
+	    STORE_ERR_NOT_FOUND);
+	assert_int_equal(store_mailbox_create(fx->st, fx->bob, "Tmp", NULL,
+	    &bobs), 0);
+	assert_true(bobs > tmp);
+	assert_int_equal(store_mailbox_create(fx->st, fx->alice, "Tmp", NULL,
+	    &tmp2), 0);
+	assert_true(tmp2 > bobs);
+	assert_int_equal(store_mailbox_state(fx->st, tmp, &s),
+	    STORE_ERR_NOT_FOUND);
+	assert_int_equal(store_mailbox_delete(fx->st, fx->alice, "Archive2"),
+	    0);
+	assert_int_equal(store_mailbox_state(fx->st, archive, &s),
+	    STORE_ERR_NOT_FOUND);
+	assert_int_equal(store_user_del(fx->st, "alice@example.org"), 0);
+	assert_int_equal(store_mailbox_state(fx->st, inbox, &s),
+	    STORE_ERR_NOT_FOUND);
+	assert_int_equal(store_mailbox_state(fx->st, 0, &s),
+	    STORE_ERR_NOT_FOUND);
+	check_clean(fx->st);
+}
+
 /* ---- Several handles -------------------------------------------------- */
 
 /* DESIGN.md: a message SMTP accepted is readable through IMAP at once;
@@ -3143,6 +3535,11 @@ main(void)
 		T(test_move),
 		T(test_expunge),
 		T(test_single_instance),
+		T(test_body_mime_stored),
+		T(test_body_mime_dedup),
+		T(test_check_detects_missing_mime),
+		T(test_migrate_v1),
+		T(test_mailbox_state),
 		T(test_two_handles),
 		T(test_concurrent_delivery),
 		T(test_check_clean),

@@ -1,0 +1,67 @@
+/*
+ * cmd_append.c - APPEND (RFC 3501 6.3.11): a message, with optional
+ * flags and internal date, into a mailbox, answered OK only after the
+ * store committed it.
+ *
+ * The message is a literal (LITERAL+ allowed) already bounded by
+ * imap_reader.c; its size was checked against the quota before the "+".
+ */
+#include <time.h>
+
+#include "imapd/imap_session.h"
+
+void
+imap_cmd_append(struct imap_session *s, struct imap_cmd *cmd)
+{
+	char name[LIMIT_MAILBOX_NAME * 2];
+	struct imap_flags flags = { 0, "" };
+	struct store_mailbox mb;
+	struct imap_str data;
+	int64_t date = (int64_t)time(NULL);
+	uint32_t uid;
+	int ret;
+
+	if (imap_parse_sp(&cmd->ps) != 0) {
+		imap_bad_syntax(cmd);
+		return;
+	}
+	if (imap_mailbox_arg(cmd, name, sizeof(name)) != 0)
+		return;
+	if (imap_parse_sp(&cmd->ps) != 0 ||
+	    (imap_parse_peek(&cmd->ps, '(') &&
+	    (imap_parse_flag_list(&cmd->ps, &flags) != 0 ||
+	    imap_parse_sp(&cmd->ps) != 0)) ||
+	    (imap_parse_peek(&cmd->ps, '"') &&
+	    (imap_parse_date_time(&cmd->ps, &date) != 0 ||
+	    imap_parse_sp(&cmd->ps) != 0)) ||
+	    imap_parse_literal(&cmd->ps, &data) != 0 ||
+	    imap_parse_end(&cmd->ps) != 0) {
+		imap_bad_syntax(cmd);
+		return;
+	}
+	if (data.len == 0) {
+		imap_reply(cmd, "NO [CANNOT] An empty message cannot be "
+		    "appended");
+		return;
+	}
+	ret = store_mailbox_get(s->st, s->user_id, name, &mb);
+	if (ret == STORE_ERR_NOT_FOUND || ret == STORE_ERR_INVALID) {
+		/* RFC 3501 6.3.11: the client may CREATE and retry. */
+		imap_reply(cmd, "NO [TRYCREATE] Mailbox does not exist");
+		return;
+	}
+	if (ret != 0) {
+		imap_store_error(cmd, ret);
+		return;
+	}
+	ret = store_append(s->st, mb.id, data.s, data.len, flags.flags,
+	    flags.keywords, date, &uid);
+	store_mailbox_clear(&mb);
+	if (ret == STORE_ERR_LIMIT)
+		imap_reply(cmd, "NO [LIMIT] Message too large or too many "
+		    "keywords");
+	else if (ret != 0)
+		imap_store_error(cmd, ret);
+	else
+		imap_reply(cmd, "OK APPEND completed");
+}

@@ -1,0 +1,161 @@
+/*
+ * cmd_select.c - selecting and leaving a mailbox: SELECT, EXAMINE
+ * (RFC 3501 6.3.1, 6.3.2), CLOSE (6.4.2), UNSELECT (RFC 3691), EXPUNGE
+ * (6.4.3) and CHECK (6.4.1).
+ */
+#include <string.h>
+
+#include "imapd/imap_session.h"
+
+/* first_unseen: the sequence number of the first message without \Seen,
+ * 0 when none (for the UNSEEN response code). */
+static uint32_t
+first_unseen(struct imap_session *s)
+{
+	struct store_message *msgs;
+	uint32_t seq = 0;
+	size_t n;
+
+	if (store_message_list(s->st, s->view.mailbox_id, 1, 0, &msgs, &n) != 0)
+		return 0;
+	for (size_t i = 0, v = 0; i < n && v < s->view.count; i++) {
+		while (v < s->view.count && s->view.uids[v] < msgs[i].uid)
+			v++;
+		if (v < s->view.count && s->view.uids[v] == msgs[i].uid &&
+		    (msgs[i].flags & STORE_FLAG_SEEN) == 0) {
+			seq = (uint32_t)v + 1;
+			break;
+		}
+	}
+	store_message_list_free(&msgs, n);
+	return seq;
+}
+
+static void
+select_mailbox(struct imap_session *s, struct imap_cmd *cmd, bool readonly)
+{
+	char name[LIMIT_MAILBOX_NAME * 2];
+	struct store_mailbox mb;
+	uint32_t unseen;
+	int ret;
+
+	if (imap_parse_sp(&cmd->ps) != 0) {
+		imap_bad_syntax(cmd);
+		return;
+	}
+	if (imap_mailbox_arg(cmd, name, sizeof(name)) != 0)
+		return;
+	if (imap_parse_end(&cmd->ps) != 0) {
+		imap_bad_syntax(cmd);
+		return;
+	}
+	/* RFC 3501 6.3.1: a SELECT, even a failing one, leaves the
+	 * selected mailbox first. */
+	imap_view_close(s);
+	s->state = IMAP_STATE_AUTH;
+	if ((ret = store_mailbox_get(s->st, s->user_id, name, &mb)) != 0) {
+		imap_store_error(cmd, ret);
+		return;
+	}
+	ret = imap_view_open(s, &mb, readonly);
+	store_mailbox_clear(&mb);
+	if (ret != 0) {
+		imap_store_error(cmd, ret);
+		return;
+	}
+	s->state = IMAP_STATE_SELECTED;
+	unseen = first_unseen(s);
+	conn_printf(s->conn, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen "
+	    "\\Draft)\r\n* OK [PERMANENTFLAGS (%s)] %s\r\n"
+	    "* %u EXISTS\r\n* 0 RECENT\r\n",
+	    readonly ? "" : "\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*",
+	    readonly ? "Read-only mailbox" : "Flags permitted",
+	    s->view.count);
+	if (unseen != 0)
+		conn_printf(s->conn, "* OK [UNSEEN %u] First unseen\r\n",
+		    unseen);
+	conn_printf(s->conn, "* OK [UIDVALIDITY %u] UIDs valid\r\n"
+	    "* OK [UIDNEXT %u] Predicted next UID\r\n", s->view.uidvalidity,
+	    s->view.uidnext);
+	imap_reply(cmd, "OK [%s] %s completed", readonly ? "READ-ONLY" :
+	    "READ-WRITE", cmd->name);
+}
+
+void
+imap_cmd_select(struct imap_session *s, struct imap_cmd *cmd)
+{
+	select_mailbox(s, cmd, false);
+}
+
+void
+imap_cmd_examine(struct imap_session *s, struct imap_cmd *cmd)
+{
+	select_mailbox(s, cmd, true);
+}
+
+static void
+leave(struct imap_session *s)
+{
+	imap_view_close(s);
+	s->state = IMAP_STATE_AUTH;
+}
+
+void
+imap_cmd_close(struct imap_session *s, struct imap_cmd *cmd)
+{
+	if (imap_parse_end(&cmd->ps) != 0) {
+		imap_bad_syntax(cmd);
+		return;
+	}
+	/* RFC 3501 6.4.2: expunge silently, unless read-only. A failure
+	 * still closes: the client cannot retry CLOSE. */
+	if (!s->view.readonly)
+		(void)store_expunge(s->st, s->view.mailbox_id, NULL, 0, NULL,
+		    NULL);
+	leave(s);
+	imap_reply(cmd, "OK CLOSE completed");
+}
+
+void
+imap_cmd_unselect(struct imap_session *s, struct imap_cmd *cmd)
+{
+	if (imap_parse_end(&cmd->ps) != 0) {
+		imap_bad_syntax(cmd);
+		return;
+	}
+	leave(s);
+	imap_reply(cmd, "OK UNSELECT completed");
+}
+
+void
+imap_cmd_expunge(struct imap_session *s, struct imap_cmd *cmd)
+{
+	int ret;
+
+	if (imap_parse_end(&cmd->ps) != 0) {
+		imap_bad_syntax(cmd);
+		return;
+	}
+	if (s->view.readonly) {
+		imap_reply(cmd, "NO [READ-ONLY] Mailbox is read-only");
+		return;
+	}
+	/* The session's sync reports the "* n EXPUNGE" lines. */
+	if ((ret = store_expunge(s->st, s->view.mailbox_id, NULL, 0, NULL,
+	    NULL)) != 0)
+		imap_store_error(cmd, ret);
+	else
+		imap_reply(cmd, "OK EXPUNGE completed");
+}
+
+void
+imap_cmd_check(struct imap_session *s, struct imap_cmd *cmd)
+{
+	(void)s;
+	if (imap_parse_end(&cmd->ps) != 0) {
+		imap_bad_syntax(cmd);
+		return;
+	}
+	/* Every change is committed when made; nothing to do. */
+	imap_reply(cmd, "OK CHECK completed");
+}

@@ -1,0 +1,250 @@
+/*
+ * imap_view.c - the selected mailbox as one session sees it: the map
+ * from message sequence numbers to UIDs (RFC 3501 2.3.1.2), kept in step
+ * with the store at the points RFC 3501 7.4.1 allows.
+ *
+ * No polling: before each tagged answer the session compares the store's
+ * (uidnext, highestmodseq) with the last seen, one primary-key lookup;
+ * only when they moved is the message list read again and the difference
+ * reported as EXPUNGE, EXISTS and FETCH (FLAGS). Messages expunged by
+ * others while EXPUNGE may not be sent stay in the map ("ghosts") until
+ * it may: their numbers must not shift under the client.
+ *
+ * \Recent is not kept (IMAP4rev2, RFC 9051, removed it): RECENT is 0.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/xalloc.h"
+#include "imapd/imap_session.h"
+
+static void
+view_push(struct imap_view *v, uint32_t uid)
+{
+	if (v->count == v->cap) {
+		v->cap = v->cap == 0 ? 64 : v->cap * 2;
+		v->uids = xreallocarray(v->uids, v->cap, sizeof(*v->uids));
+	}
+	v->uids[v->count++] = uid;
+}
+
+/* lower_bound: the first index whose UID is >= uid. */
+static uint32_t
+lower_bound(const struct imap_view *v, uint32_t uid)
+{
+	uint32_t lo = 0, hi = v->count;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (v->uids[mid] < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+int
+imap_view_open(struct imap_session *s, const struct store_mailbox *mb,
+    bool readonly)
+{
+	struct imap_view *v = &s->view;
+	struct store_message *msgs;
+	size_t n;
+	int ret;
+
+	imap_view_close(s);
+	if ((ret = store_message_list(s->st, mb->id, 1, 0, &msgs, &n)) != 0)
+		return ret;
+	v->mailbox_id = mb->id;
+	snprintf(v->name, sizeof(v->name), "%s", mb->name);
+	v->readonly = readonly;
+	v->uidvalidity = mb->uidvalidity;
+	/* mb was read before the list: a change in between is reported by
+	 * the next sync rather than lost. */
+	v->uidnext = mb->uidnext;
+	v->highestmodseq = mb->highestmodseq;
+	for (size_t i = 0; i < n; i++)
+		view_push(v, msgs[i].uid);
+	store_message_list_free(&msgs, n);
+	return 0;
+}
+
+void
+imap_view_close(struct imap_session *s)
+{
+	free(s->view.uids);
+	memset(&s->view, 0, sizeof(s->view));
+}
+
+/* in_list: uid is among the n ascending uids. */
+static bool
+in_list(const uint32_t *uids, size_t n, uint32_t uid)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (uids[mid] == uid)
+			return true;
+		if (uids[mid] < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+/* expunge_gone: "* n EXPUNGE" for each view message not in msgs (both
+ * ascending), highest number first so the others keep theirs. */
+static void
+expunge_gone(struct imap_session *s, const struct store_message *msgs,
+    size_t n)
+{
+	struct imap_view *v = &s->view;
+	uint32_t kept = 0;
+	size_t j = n;
+
+	for (uint32_t i = v->count; i > 0; i--) {
+		uint32_t uid = v->uids[i - 1];
+
+		while (j > 0 && msgs[j - 1].uid > uid)
+			j--;
+		if (j > 0 && msgs[j - 1].uid == uid)
+			continue;
+		conn_printf(s->conn, "* %u EXPUNGE\r\n", i);
+		v->uids[i - 1] = 0;
+	}
+	for (uint32_t i = 0; i < v->count; i++)
+		if (v->uids[i] != 0)
+			v->uids[kept++] = v->uids[i];
+	v->count = kept;
+}
+
+/* has_gone: some view message is not in msgs. */
+static bool
+has_gone(const struct imap_view *v, size_t n)
+{
+	/* Every message in msgs with a UID up to the view's last is in the
+	 * view, so fewer of them means some went. */
+	return n < v->count;
+}
+
+void
+imap_view_sync(struct imap_session *s, bool expunges_ok,
+    const uint32_t *skip, size_t nskip)
+{
+	struct imap_view *v = &s->view;
+	struct store_mailbox_state state;
+	struct store_message *msgs;
+	uint32_t last_uid, old_count;
+	size_t n, upto;
+	int ret;
+
+	if (s->state != IMAP_STATE_SELECTED)
+		return;
+	ret = store_mailbox_state(s->st, v->mailbox_id, &state);
+	if (ret == STORE_ERR_NOT_FOUND) {
+		conn_printf(s->conn, "* BYE Selected mailbox was deleted\r\n");
+		s->logout = true;
+		return;
+	}
+	if (ret != 0 || (state.uidnext == v->uidnext &&
+	    state.highestmodseq == v->highestmodseq && !v->ghosts))
+		return;
+	if (store_message_list(s->st, v->mailbox_id, 1, 0, &msgs, &n) != 0)
+		return;
+	last_uid = v->count > 0 ? v->uids[v->count - 1] : 0;
+	upto = 0;
+	while (upto < n && msgs[upto].uid <= last_uid)
+		upto++;
+	v->ghosts = has_gone(v, upto);
+	if (v->ghosts && expunges_ok) {
+		expunge_gone(s, msgs, upto);
+		v->ghosts = false;
+	}
+	for (size_t i = 0; i < upto; i++) {
+		uint32_t seq;
+
+		if (msgs[i].modseq <= v->highestmodseq ||
+		    in_list(skip, nskip, msgs[i].uid))
+			continue;
+		seq = lower_bound(v, msgs[i].uid);
+		if (seq == v->count || v->uids[seq] != msgs[i].uid)
+			continue;
+		conn_printf(s->conn, "* %u FETCH (UID %u FLAGS ", seq + 1,
+		    msgs[i].uid);
+		imap_write_flags(s->conn, msgs[i].flags, msgs[i].keywords,
+		    false);
+		conn_printf(s->conn, ")\r\n");
+	}
+	old_count = v->count;
+	for (size_t i = upto; i < n; i++)
+		view_push(v, msgs[i].uid);
+	if (v->count != old_count)
+		conn_printf(s->conn, "* %u EXISTS\r\n", v->count);
+	v->uidnext = state.uidnext;
+	v->highestmodseq = state.highestmodseq;
+	store_message_list_free(&msgs, n);
+}
+
+int
+imap_view_resolve(struct imap_session *s, struct imap_cmd *cmd,
+    const struct imap_seqset *set, bool uid, uint32_t **seqs_r,
+    size_t *count_r)
+{
+	const struct imap_view *v = &s->view;
+	uint32_t max = uid ? (v->count > 0 ? v->uids[v->count - 1] : 0) :
+	    v->count;
+	int32_t *diff = xcalloc((size_t)v->count + 1, sizeof(*diff));
+	uint32_t *seqs;
+	size_t n = 0;
+	int32_t depth = 0;
+
+	for (size_t i = 0; i < set->n; i++) {
+		uint64_t lo = set->v[i].lo, hi = set->v[i].hi, tmp;
+		uint32_t first, end;
+
+		lo = lo == IMAP_SEQ_STAR ? max : lo;
+		hi = hi == IMAP_SEQ_STAR ? max : hi;
+		if (lo > hi) {
+			tmp = lo;
+			lo = hi;
+			hi = tmp;
+		}
+		if (!uid) {
+			/* RFC 3501 9: a number past EXISTS is invalid. */
+			if (lo == 0 || hi > v->count) {
+				free(diff);
+				imap_reply(cmd, "BAD Invalid sequence number "
+				    "(the mailbox has %u messages)", v->count);
+				return -1;
+			}
+			first = (uint32_t)lo - 1;
+			end = (uint32_t)hi;
+		} else {
+			if (lo == 0)
+				continue;	/* an empty mailbox's "*" */
+			first = lower_bound(v, (uint32_t)lo);
+			end = hi >= UINT32_MAX ? v->count :
+			    lower_bound(v, (uint32_t)hi + 1);
+		}
+		if (first >= end)
+			continue;
+		diff[first]++;
+		diff[end]--;
+	}
+	seqs = xcalloc((size_t)v->count + 1, sizeof(*seqs));
+	for (uint32_t i = 0; i < v->count; i++) {
+		depth += diff[i];
+		if (depth > 0)
+			seqs[n++] = i + 1;
+	}
+	free(diff);
+	*seqs_r = seqs;
+	*count_r = n;
+	return 0;
+}
