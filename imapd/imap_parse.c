@@ -118,7 +118,7 @@ imap_parse_tag(struct imap_parser *ps, struct imap_str *tag_r)
 int
 imap_parse_atom(struct imap_parser *ps, struct imap_str *atom_r)
 {
-	return take_while(ps, is_atom_char, atom_r, "Expected an atom");
+	return take_while(ps, imap_is_atom_char, atom_r, "Expected an atom");
 }
 
 static bool
