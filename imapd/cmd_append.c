@@ -6,9 +6,37 @@
  * The message is a literal (LITERAL+ allowed) already bounded by
  * imap_reader.c; its size was checked against the quota before the "+".
  */
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
+#include "common/xalloc.h"
 #include "imapd/imap_session.h"
+
+/* crlf_copy: data with each bare LF made CRLF (RFC 3501 6.3.11: the
+ * message is RFC 5322 text, whose lines end in CRLF), or NULL when it has
+ * none. Stored that way, RFC822.SIZE, BODY[] and BODYSTRUCTURE's sizes
+ * agree, as SMTP's bare_lf = normalize does for delivered mail. */
+static char *
+crlf_copy(const char *data, size_t len, size_t *len_r)
+{
+	size_t bare = 0, n = 0;
+	char *out;
+
+	for (size_t i = 0; i < len; i++)
+		if (data[i] == '\n' && (i == 0 || data[i - 1] != '\r'))
+			bare++;
+	if (bare == 0)
+		return NULL;
+	out = xmalloc(len + bare);
+	for (size_t i = 0; i < len; i++) {
+		if (data[i] == '\n' && (i == 0 || data[i - 1] != '\r'))
+			out[n++] = '\r';
+		out[n++] = data[i];
+	}
+	*len_r = n;
+	return out;
+}
 
 void
 imap_cmd_append(struct imap_session *s, struct imap_cmd *cmd)
@@ -18,6 +46,8 @@ imap_cmd_append(struct imap_session *s, struct imap_cmd *cmd)
 	struct store_mailbox mb;
 	struct imap_str data;
 	int64_t date = (int64_t)time(NULL);
+	char *copy;
+	size_t copy_len = 0;
 	uint32_t uid;
 	int ret;
 
@@ -54,8 +84,14 @@ imap_cmd_append(struct imap_session *s, struct imap_cmd *cmd)
 		imap_store_error(cmd, ret);
 		return;
 	}
+	copy = crlf_copy(data.s, data.len, &copy_len);
+	if (copy != NULL) {
+		data.s = copy;
+		data.len = copy_len;
+	}
 	ret = store_append(s->st, mb.id, data.s, data.len, flags.flags,
 	    flags.keywords, date, &uid);
+	free(copy);
 	store_mailbox_clear(&mb);
 	if (ret == STORE_ERR_LIMIT)
 		imap_reply(cmd, "NO [LIMIT] Message too large or too many "
