@@ -31,6 +31,21 @@ create_parents(struct imap_session *s, char *name)
 	return 0;
 }
 
+/* exists: 1 when the user has the mailbox, 0 when not, or an error. */
+static int
+exists(struct imap_session *s, const char *name)
+{
+	struct store_mailbox mb;
+	int ret = store_mailbox_get(s->st, s->user_id, name, &mb);
+
+	if (ret == 0) {
+		store_mailbox_clear(&mb);
+		return 1;
+	}
+	return ret == STORE_ERR_NOT_FOUND || ret == STORE_ERR_INVALID ? 0 :
+	    ret;
+}
+
 static bool
 is_inbox(const char *name)
 {
@@ -146,19 +161,14 @@ imap_cmd_rename(struct imap_session *s, struct imap_cmd *cmd)
 		imap_reply(cmd, "NO [CANNOT] Invalid mailbox name");
 		return;
 	}
-	if ((ret = store_mailbox_rename(s->st, s->user_id, from, to)) ==
-	    STORE_ERR_NOT_FOUND) {
-		/* RFC 3501 6.3.5: superior names of the new name are
-		 * created; only then is a missing parent no excuse. */
-		struct store_mailbox mb;
-
-		if (store_mailbox_get(s->st, s->user_id, from, &mb) == 0) {
-			store_mailbox_clear(&mb);
-			if ((ret = create_parents(s, to)) == 0)
-				ret = store_mailbox_rename(s->st, s->user_id,
-				    from, to);
-		}
-	}
+	/* RFC 3501 6.3.5: superior names of the new name are created, but
+	 * only for a rename that can succeed. */
+	if ((ret = exists(s, from)) == 0)
+		ret = STORE_ERR_NOT_FOUND;
+	else if (ret == 1 && (ret = exists(s, to)) == 1)
+		ret = STORE_ERR_EXISTS;
+	else if (ret == 0 && (ret = create_parents(s, to)) == 0)
+		ret = store_mailbox_rename(s->st, s->user_id, from, to);
 	if (ret != 0)
 		imap_store_error(cmd, ret);
 	else

@@ -134,8 +134,12 @@ imap_read_command(struct imap_session *s)
 		ret = conn_read_line(s->conn, line_room, &line, &len, &crlf);
 		if (ret != CONN_OK)
 			return read_failed(s, ret);
-		if (first && len == 0)
-			return IMAP_READ_ANSWERED;	/* an empty line */
+		if (first && len == 0) {
+			/* No tag to answer with (RFC 3501 7.1.5). */
+			conn_printf(s->conn, "* BAD Empty command line\r\n");
+			conn_flush(s->conn);
+			return IMAP_READ_EMPTY;
+		}
 		line_room -= len;
 		if (buf_append(&s->input, line, len) != 0)
 			fatal("imap: line over the input bound");

@@ -254,12 +254,12 @@ lookup(struct imap_session *s, struct imap_cmd *cmd)
 }
 
 static void
-count_bad(struct imap_session *s, const struct imap_cmd *cmd)
+count_bad(struct imap_session *s, const char *reply)
 {
 	unsigned int limit = s->state == IMAP_STATE_NOT_AUTH ?
 	    LIMIT_IMAP_PREAUTH_BAD_COMMANDS : LIMIT_IMAP_BAD_COMMANDS;
 
-	if (strncmp(cmd->reply, "BAD", 3) != 0 || ++s->bad_commands < limit)
+	if (strncmp(reply, "BAD", 3) != 0 || ++s->bad_commands < limit)
 		return;
 	conn_printf(s->conn, "* BYE Too many invalid commands\r\n");
 	s->logout = true;
@@ -294,8 +294,7 @@ dispatch(struct imap_session *s)
 	if (imap_parse_tag(&cmd.ps, &cmd.tag) != 0) {
 		conn_printf(s->conn, "* BAD Invalid tag\r\n");
 		conn_flush(s->conn);
-		snprintf(cmd.reply, sizeof(cmd.reply), "BAD");
-		count_bad(s, &cmd);
+		count_bad(s, "BAD");
 		return;
 	}
 	def = lookup(s, &cmd);
@@ -311,7 +310,7 @@ dispatch(struct imap_session *s)
 	}
 	if (!cmd.answered)
 		write_tagged(s, &cmd);
-	count_bad(s, &cmd);
+	count_bad(s, cmd.reply);
 }
 
 void
@@ -350,6 +349,8 @@ imap_session_run(void *server, enum config_service svc, struct conn *conn)
 			break;
 		if (res == IMAP_READ_OK)
 			dispatch(s);
+		else if (res == IMAP_READ_EMPTY)
+			count_bad(s, "BAD");
 		/* An APPEND's message is not kept for the idle hours after. */
 		if (s->input.cap > LIMIT_IMAP_LINE + LIMIT_IMAP_LITERAL)
 			buf_free(&s->input);

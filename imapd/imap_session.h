@@ -97,6 +97,7 @@ void imap_capability(const struct imap_session *s, char *out, size_t size);
 enum imap_read_result {
 	IMAP_READ_OK,		/* s->input holds a complete command */
 	IMAP_READ_ANSWERED,	/* refused and answered: read the next */
+	IMAP_READ_EMPTY,	/* an empty line, answered: a bad command */
 	IMAP_READ_END,		/* answered or gone: end the session */
 };
 /* imap_read_command: reads one command with its literals into s->input,
