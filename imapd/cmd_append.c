@@ -51,10 +51,6 @@ imap_cmd_append(struct imap_session *s, struct imap_cmd *cmd)
 	uint32_t uid;
 	int ret;
 
-	if (imap_parse_sp(&cmd->ps) != 0) {
-		imap_bad_syntax(cmd);
-		return;
-	}
 	if (imap_mailbox_arg(cmd, name, sizeof(name)) != 0)
 		return;
 	if (imap_parse_sp(&cmd->ps) != 0 ||

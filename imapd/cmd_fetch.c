@@ -244,24 +244,6 @@ mark_seen(struct fetch_ctx *fc, struct store_message *msgs, size_t n,
 	return ret;
 }
 
-static bool
-in_sorted(const uint32_t *v, size_t n, uint32_t x)
-{
-	size_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (v[mid] == x)
-			return true;
-		if (v[mid] < x)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return false;
-}
-
 /* keep_asked: drops from msgs (ascending) the messages seqs does not
  * name: a UID range may hold others. Returns the new count. */
 static size_t
@@ -316,7 +298,7 @@ fetch_run(struct fetch_ctx *fc, const uint32_t *seqs, size_t n)
 			continue;
 		}
 		if (write_message(fc, seqs[i], &msgs[j],
-		    in_sorted(seen, nseen, uid)) != 0)
+		    imap_uid_in(seen, nseen, uid)) != 0)
 			s->logout = true;
 	}
 	store_message_list_free(&msgs, count);
@@ -334,29 +316,18 @@ void
 imap_cmd_fetch(struct imap_session *s, struct imap_cmd *cmd)
 {
 	struct fetch_ctx fc;
-	struct imap_seqset set;
 	uint32_t *seqs;
 	size_t n;
-	int ret;
 
 	memset(&fc, 0, sizeof(fc));
 	fc.s = s;
 	fc.cmd = cmd;
-	if (imap_parse_sp(&cmd->ps) != 0 ||
-	    imap_parse_seqset(&cmd->ps, &set) != 0) {
-		imap_bad_syntax(cmd);
+	if (imap_view_seqset_arg(s, cmd, &seqs, &n) != 0)
 		return;
-	}
 	if (imap_parse_sp(&cmd->ps) != 0 ||
 	    imap_fetch_parse(&cmd->ps, &fc.req) != 0) {
-		imap_seqset_free(&set);
+		free(seqs);
 		imap_bad_syntax(cmd);
-		return;
-	}
-	ret = imap_view_resolve(s, cmd, &set, cmd->uid, &seqs, &n);
-	imap_seqset_free(&set);
-	if (ret != 0) {
-		imap_fetch_req_free(&fc.req);
 		return;
 	}
 	/* RFC 3501 6.4.8: UID FETCH answers always carry the UID. */

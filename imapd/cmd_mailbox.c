@@ -59,16 +59,8 @@ imap_cmd_create(struct imap_session *s, struct imap_cmd *cmd)
 	size_t len;
 	int ret;
 
-	if (imap_parse_sp(&cmd->ps) != 0) {
-		imap_bad_syntax(cmd);
+	if (imap_mailbox_last_arg(cmd, name, sizeof(name)) != 0)
 		return;
-	}
-	if (imap_mailbox_arg(cmd, name, sizeof(name)) != 0)
-		return;
-	if (imap_parse_end(&cmd->ps) != 0) {
-		imap_bad_syntax(cmd);
-		return;
-	}
 	/* A trailing separator only says children will follow (6.3.3). */
 	len = strlen(name);
 	if (len > 1 && name[len - 1] == STORE_MAILBOX_SEP)
@@ -97,16 +89,8 @@ imap_cmd_delete(struct imap_session *s, struct imap_cmd *cmd)
 	struct store_mailbox mb;
 	int ret;
 
-	if (imap_parse_sp(&cmd->ps) != 0) {
-		imap_bad_syntax(cmd);
+	if (imap_mailbox_last_arg(cmd, name, sizeof(name)) != 0)
 		return;
-	}
-	if (imap_mailbox_arg(cmd, name, sizeof(name)) != 0)
-		return;
-	if (imap_parse_end(&cmd->ps) != 0) {
-		imap_bad_syntax(cmd);
-		return;
-	}
 	if (is_inbox(name)) {
 		imap_reply(cmd, "NO [CANNOT] INBOX cannot be deleted");
 		return;
@@ -137,22 +121,10 @@ imap_cmd_rename(struct imap_session *s, struct imap_cmd *cmd)
 	char from[LIMIT_MAILBOX_NAME * 2], to[LIMIT_MAILBOX_NAME * 2];
 	int ret;
 
-	if (imap_parse_sp(&cmd->ps) != 0) {
-		imap_bad_syntax(cmd);
-		return;
-	}
 	if (imap_mailbox_arg(cmd, from, sizeof(from)) != 0)
 		return;
-	if (imap_parse_sp(&cmd->ps) != 0) {
-		imap_bad_syntax(cmd);
+	if (imap_mailbox_last_arg(cmd, to, sizeof(to)) != 0)
 		return;
-	}
-	if (imap_mailbox_arg(cmd, to, sizeof(to)) != 0)
-		return;
-	if (imap_parse_end(&cmd->ps) != 0) {
-		imap_bad_syntax(cmd);
-		return;
-	}
 	if (is_inbox(to)) {
 		imap_reply(cmd, "NO [ALREADYEXISTS] INBOX always exists");
 		return;
@@ -181,16 +153,8 @@ subscribe(struct imap_session *s, struct imap_cmd *cmd, bool on)
 	char name[LIMIT_MAILBOX_NAME * 2];
 	int ret;
 
-	if (imap_parse_sp(&cmd->ps) != 0) {
-		imap_bad_syntax(cmd);
+	if (imap_mailbox_last_arg(cmd, name, sizeof(name)) != 0)
 		return;
-	}
-	if (imap_mailbox_arg(cmd, name, sizeof(name)) != 0)
-		return;
-	if (imap_parse_end(&cmd->ps) != 0) {
-		imap_bad_syntax(cmd);
-		return;
-	}
 	if ((ret = store_mailbox_subscribe(s->st, s->user_id, name, on)) != 0)
 		imap_store_error(cmd, ret);
 	else
@@ -264,10 +228,6 @@ imap_cmd_status(struct imap_session *s, struct imap_cmd *cmd)
 	size_t n;
 	int ret;
 
-	if (imap_parse_sp(&cmd->ps) != 0) {
-		imap_bad_syntax(cmd);
-		return;
-	}
 	if (imap_mailbox_arg(cmd, name, sizeof(name)) != 0)
 		return;
 	if (parse_status_items(cmd, items, &n) != 0) {

@@ -39,16 +39,8 @@ select_mailbox(struct imap_session *s, struct imap_cmd *cmd, bool readonly)
 	uint32_t unseen;
 	int ret;
 
-	if (imap_parse_sp(&cmd->ps) != 0) {
-		imap_bad_syntax(cmd);
+	if (imap_mailbox_last_arg(cmd, name, sizeof(name)) != 0)
 		return;
-	}
-	if (imap_mailbox_arg(cmd, name, sizeof(name)) != 0)
-		return;
-	if (imap_parse_end(&cmd->ps) != 0) {
-		imap_bad_syntax(cmd);
-		return;
-	}
 	/* RFC 3501 6.3.1: a SELECT, even a failing one, leaves the
 	 * selected mailbox first. */
 	imap_view_close(s);

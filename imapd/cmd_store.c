@@ -75,7 +75,6 @@ report_flags(struct imap_session *s, struct imap_cmd *cmd,
 void
 imap_cmd_store(struct imap_session *s, struct imap_cmd *cmd)
 {
-	struct imap_seqset set;
 	struct imap_flags flags;
 	enum store_flag_op op;
 	uint32_t *seqs, *uids;
@@ -83,24 +82,17 @@ imap_cmd_store(struct imap_session *s, struct imap_cmd *cmd)
 	bool silent;
 	int ret;
 
-	if (imap_parse_sp(&cmd->ps) != 0 ||
-	    imap_parse_seqset(&cmd->ps, &set) != 0) {
-		imap_bad_syntax(cmd);
+	if (imap_view_seqset_arg(s, cmd, &seqs, &n) != 0)
 		return;
-	}
 	if (imap_parse_sp(&cmd->ps) != 0 ||
 	    parse_store_att(cmd, &op, &silent) != 0 ||
 	    imap_parse_sp(&cmd->ps) != 0 ||
 	    imap_parse_flags(&cmd->ps, &flags) != 0 ||
 	    imap_parse_end(&cmd->ps) != 0) {
-		imap_seqset_free(&set);
+		free(seqs);
 		imap_bad_syntax(cmd);
 		return;
 	}
-	ret = imap_view_resolve(s, cmd, &set, cmd->uid, &seqs, &n);
-	imap_seqset_free(&set);
-	if (ret != 0)
-		return;
 	if (s->view.readonly) {
 		free(seqs);
 		imap_reply(cmd, "NO [READ-ONLY] Mailbox is read-only");
@@ -127,35 +119,17 @@ void
 imap_cmd_copy(struct imap_session *s, struct imap_cmd *cmd)
 {
 	char name[LIMIT_MAILBOX_NAME * 2];
-	struct imap_seqset set;
 	struct store_mailbox mb;
 	uint32_t *seqs, *uids;
 	size_t n;
 	int ret;
 
-	if (imap_parse_sp(&cmd->ps) != 0 ||
-	    imap_parse_seqset(&cmd->ps, &set) != 0) {
-		imap_bad_syntax(cmd);
+	if (imap_view_seqset_arg(s, cmd, &seqs, &n) != 0)
+		return;
+	if (imap_mailbox_last_arg(cmd, name, sizeof(name)) != 0) {
+		free(seqs);
 		return;
 	}
-	if (imap_parse_sp(&cmd->ps) != 0) {
-		imap_seqset_free(&set);
-		imap_bad_syntax(cmd);
-		return;
-	}
-	if (imap_mailbox_arg(cmd, name, sizeof(name)) != 0) {
-		imap_seqset_free(&set);
-		return;
-	}
-	if (imap_parse_end(&cmd->ps) != 0) {
-		imap_seqset_free(&set);
-		imap_bad_syntax(cmd);
-		return;
-	}
-	ret = imap_view_resolve(s, cmd, &set, cmd->uid, &seqs, &n);
-	imap_seqset_free(&set);
-	if (ret != 0)
-		return;
 	ret = store_mailbox_get(s->st, s->user_id, name, &mb);
 	if (ret == STORE_ERR_NOT_FOUND || ret == STORE_ERR_INVALID) {
 		free(seqs);

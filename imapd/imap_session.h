@@ -125,10 +125,12 @@ void imap_cmd_authenticate(struct imap_session *s, struct imap_cmd *cmd);
 void imap_cmd_starttls(struct imap_session *s, struct imap_cmd *cmd);
 
 /* ---- imap_mailbox_name.c ---- */
-/* imap_mailbox_arg: parses a mailbox argument (astring, modified UTF-7)
- * and decodes it into name (UTF-8, size bytes). -1 with cmd->reply set
- * on failure. The store judges the name itself. */
+/* imap_mailbox_arg: parses SP and a mailbox argument (astring, modified
+ * UTF-7) and decodes it into name (UTF-8, size bytes). -1 with
+ * cmd->reply set on failure. The store judges the name itself. */
 int imap_mailbox_arg(struct imap_cmd *cmd, char *name, size_t size);
+/* imap_mailbox_last_arg: the same, as the command's last argument. */
+int imap_mailbox_last_arg(struct imap_cmd *cmd, char *name, size_t size);
 
 /* ---- cmd_mailbox.c ---- */
 void imap_cmd_create(struct imap_session *s, struct imap_cmd *cmd);
@@ -184,5 +186,11 @@ void imap_view_sync(struct imap_session *s, bool expunges_ok,
 int imap_view_resolve(struct imap_session *s, struct imap_cmd *cmd,
     const struct imap_seqset *set, bool uid, uint32_t **seqs_r,
     size_t *count_r);
+/* imap_view_seqset_arg: parses SP and a sequence set (a UID set for a UID
+ * command) and resolves it as imap_view_resolve() does. */
+int imap_view_seqset_arg(struct imap_session *s, struct imap_cmd *cmd,
+    uint32_t **seqs_r, size_t *count_r);
+/* imap_uid_in: x is among the n ascending values of v. */
+bool imap_uid_in(const uint32_t *v, size_t n, uint32_t x);
 
 #endif

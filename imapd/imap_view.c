@@ -79,9 +79,8 @@ imap_view_close(struct imap_session *s)
 	memset(&s->view, 0, sizeof(s->view));
 }
 
-/* in_list: uid is among the n ascending uids. */
-static bool
-in_list(const uint32_t *uids, size_t n, uint32_t uid)
+bool
+imap_uid_in(const uint32_t *uids, size_t n, uint32_t uid)
 {
 	size_t lo = 0, hi = n;
 
@@ -170,7 +169,7 @@ imap_view_sync(struct imap_session *s, bool expunges_ok,
 		uint32_t seq;
 
 		if (msgs[i].modseq <= v->highestmodseq ||
-		    in_list(skip, nskip, msgs[i].uid))
+		    imap_uid_in(skip, nskip, msgs[i].uid))
 			continue;
 		seq = lower_bound(v, msgs[i].uid);
 		if (seq == v->count || v->uids[seq] != msgs[i].uid)
@@ -247,4 +246,21 @@ imap_view_resolve(struct imap_session *s, struct imap_cmd *cmd,
 	*seqs_r = seqs;
 	*count_r = n;
 	return 0;
+}
+
+int
+imap_view_seqset_arg(struct imap_session *s, struct imap_cmd *cmd,
+    uint32_t **seqs_r, size_t *count_r)
+{
+	struct imap_seqset set;
+	int ret;
+
+	if (imap_parse_sp(&cmd->ps) != 0 ||
+	    imap_parse_seqset(&cmd->ps, &set) != 0) {
+		imap_bad_syntax(cmd);
+		return -1;
+	}
+	ret = imap_view_resolve(s, cmd, &set, cmd->uid, seqs_r, count_r);
+	imap_seqset_free(&set);
+	return ret;
 }
