@@ -65,6 +65,12 @@ imap_cmd_append(struct imap_session *s, struct imap_cmd *cmd)
 		imap_bad_syntax(cmd);
 		return;
 	}
+	/* RFC 3501 9: a literal is CHAR8, no NUL (that needs BINARY's
+	 * literal8, RFC 3516). */
+	if (memchr(data.s, '\0', data.len) != NULL) {
+		imap_reply(cmd, "BAD NUL octets are not allowed in a message");
+		return;
+	}
 	if (data.len == 0) {
 		imap_reply(cmd, "NO [CANNOT] An empty message cannot be "
 		    "appended");
