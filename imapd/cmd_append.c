@@ -1,7 +1,7 @@
 /*
  * cmd_append.c - APPEND (RFC 3501 6.3.11): a message, with optional
- * flags and internal date, into a mailbox, answered OK only after the
- * store committed it.
+ * flags and internal date, into a mailbox, answered OK [APPENDUID]
+ * (RFC 4315) only after the store committed it.
  *
  * The message is a literal (LITERAL+ allowed) already bounded by
  * imap_reader.c; its size was checked against the quota before the "+".
@@ -48,7 +48,7 @@ imap_cmd_append(struct imap_session *s, struct imap_cmd *cmd)
 	int64_t date = (int64_t)time(NULL);
 	char *copy;
 	size_t copy_len = 0;
-	uint32_t uid;
+	uint32_t uid, uidvalidity;
 	int ret;
 
 	if (imap_mailbox_arg(cmd, name, sizeof(name)) != 0)
@@ -93,6 +93,7 @@ imap_cmd_append(struct imap_session *s, struct imap_cmd *cmd)
 	}
 	ret = store_append(s->st, mb.id, data.s, data.len, flags.flags,
 	    flags.keywords, date, &uid);
+	uidvalidity = mb.uidvalidity;
 	free(copy);
 	store_mailbox_clear(&mb);
 	if (ret == STORE_ERR_LIMIT)
@@ -101,5 +102,6 @@ imap_cmd_append(struct imap_session *s, struct imap_cmd *cmd)
 	else if (ret != 0)
 		imap_store_error(cmd, ret);
 	else
-		imap_reply(cmd, "OK APPEND completed");
+		imap_reply(cmd, "OK [APPENDUID %u %u] APPEND completed",
+		    uidvalidity, uid);
 }

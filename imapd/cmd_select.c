@@ -3,6 +3,7 @@
  * (RFC 3501 6.3.1, 6.3.2), CLOSE (6.4.2), UNSELECT (RFC 3691), EXPUNGE
  * (6.4.3) and CHECK (6.4.1).
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "imapd/imap_session.h"
@@ -122,19 +123,34 @@ imap_cmd_unselect(struct imap_session *s, struct imap_cmd *cmd)
 void
 imap_cmd_expunge(struct imap_session *s, struct imap_cmd *cmd)
 {
+	uint32_t *seqs = NULL, *uids = NULL;
+	size_t n = 0;
 	int ret;
 
+	/* UID EXPUNGE (RFC 4315 2.1): only the \Deleted among these. */
+	if (cmd->uid && imap_view_seqset_arg(s, cmd, &seqs, &n) != 0)
+		return;
 	if (imap_parse_end(&cmd->ps) != 0) {
+		free(seqs);
 		imap_bad_syntax(cmd);
 		return;
 	}
 	if (s->view.readonly) {
+		free(seqs);
 		imap_reply(cmd, "NO [READ-ONLY] Mailbox is read-only");
 		return;
 	}
+	if (cmd->uid)
+		uids = imap_view_uids(s, seqs, n);
 	/* The session's sync reports the "* n EXPUNGE" lines. */
-	if ((ret = store_expunge(s->st, s->view.mailbox_id, NULL, 0, NULL,
-	    NULL)) != 0)
+	if (cmd->uid && n == 0)
+		ret = 0;
+	else
+		ret = store_expunge(s->st, s->view.mailbox_id, uids, n, NULL,
+		    NULL);
+	free(uids);
+	free(seqs);
+	if (ret != 0)
 		imap_store_error(cmd, ret);
 	else
 		imap_reply(cmd, "OK EXPUNGE completed");

@@ -1,6 +1,6 @@
 /*
- * cmd_store.c - STORE (RFC 3501 6.4.6) and COPY (6.4.7), by sequence
- * number or UID (6.4.8).
+ * cmd_store.c - STORE (RFC 3501 6.4.6), by sequence number or UID
+ * (6.4.8).
  *
  * STORE answers with the flags each message has afterwards (none with
  * .SILENT); the session's sync then skips those messages so they are not
@@ -11,17 +11,6 @@
 
 #include "common/xalloc.h"
 #include "imapd/imap_session.h"
-
-/* seqs_to_uids: the UIDs of the messages seqs names (ascending too). */
-static uint32_t *
-seqs_to_uids(const struct imap_session *s, const uint32_t *seqs, size_t n)
-{
-	uint32_t *uids = xcalloc(n + 1, sizeof(*uids));
-
-	for (size_t i = 0; i < n; i++)
-		uids[i] = s->view.uids[seqs[i] - 1];
-	return uids;
-}
 
 /* parse_store_att: "+FLAGS", "-FLAGS.SILENT" ... */
 static int
@@ -98,7 +87,7 @@ imap_cmd_store(struct imap_session *s, struct imap_cmd *cmd)
 		imap_reply(cmd, "NO [READ-ONLY] Mailbox is read-only");
 		return;
 	}
-	uids = seqs_to_uids(s, seqs, n);
+	uids = imap_view_uids(s, seqs, n);
 	ret = n == 0 ? 0 : store_flags_update(s->st, s->view.mailbox_id, uids,
 	    n, op, flags.flags, flags.keywords);
 	if (ret == STORE_ERR_LIMIT) {
@@ -111,44 +100,6 @@ imap_cmd_store(struct imap_session *s, struct imap_cmd *cmd)
 		imap_view_sync(s, cmd->uid, uids, n);
 		imap_reply(cmd, "OK STORE completed");
 	}
-	free(uids);
-	free(seqs);
-}
-
-void
-imap_cmd_copy(struct imap_session *s, struct imap_cmd *cmd)
-{
-	char name[LIMIT_MAILBOX_NAME * 2];
-	struct store_mailbox mb;
-	uint32_t *seqs, *uids;
-	size_t n;
-	int ret;
-
-	if (imap_view_seqset_arg(s, cmd, &seqs, &n) != 0)
-		return;
-	if (imap_mailbox_last_arg(cmd, name, sizeof(name)) != 0) {
-		free(seqs);
-		return;
-	}
-	ret = store_mailbox_get(s->st, s->user_id, name, &mb);
-	if (ret == STORE_ERR_NOT_FOUND || ret == STORE_ERR_INVALID) {
-		free(seqs);
-		imap_reply(cmd, "NO [TRYCREATE] Mailbox does not exist");
-		return;
-	}
-	if (ret != 0) {
-		free(seqs);
-		imap_store_error(cmd, ret);
-		return;
-	}
-	uids = seqs_to_uids(s, seqs, n);
-	ret = n == 0 ? 0 : store_copy(s->st, s->view.mailbox_id, uids, n,
-	    mb.id, NULL);
-	store_mailbox_clear(&mb);
-	if (ret != 0)
-		imap_store_error(cmd, ret);
-	else
-		imap_reply(cmd, "OK COPY completed");
 	free(uids);
 	free(seqs);
 }

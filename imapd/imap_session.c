@@ -113,7 +113,8 @@ void
 imap_capability(const struct imap_session *s, char *out, size_t size)
 {
 	/* Advertise exactly what works here and now (RFC 3501 6.1.1). */
-	snprintf(out, size, "IMAP4rev1 LITERAL+ SASL-IR CHILDREN UNSELECT%s%s",
+	snprintf(out, size, "IMAP4rev1 LITERAL+ SASL-IR CHILDREN UNSELECT UIDPLUS MOVE "
+	    "NAMESPACE ID ENABLE%s%s",
 	    s->state == IMAP_STATE_NOT_AUTH && !conn_is_tls(s->conn) &&
 	    s->svc == CONFIG_SVC_IMAP ? " STARTTLS" : "",
 	    s->state != IMAP_STATE_NOT_AUTH ? "" : imap_plaintext_ok(s) ?
@@ -179,12 +180,16 @@ static const struct imap_command_def commands[] = {
 	{ "CHECK", imap_cmd_check, CMD_STATE_SELECTED },
 	{ "CLOSE", imap_cmd_close, CMD_STATE_SELECTED },
 	{ "UNSELECT", imap_cmd_unselect, CMD_STATE_SELECTED },
-	{ "EXPUNGE", imap_cmd_expunge, CMD_STATE_SELECTED },
+	{ "EXPUNGE", imap_cmd_expunge, CMD_STATE_SELECTED | CMD_FLAG_UID },
 	{ "FETCH", imap_cmd_fetch,
 	    CMD_STATE_SELECTED | CMD_FLAG_UID | CMD_FLAG_USES_SEQS },
 	{ "STORE", imap_cmd_store,
 	    CMD_STATE_SELECTED | CMD_FLAG_UID | CMD_FLAG_USES_SEQS },
 	{ "COPY", imap_cmd_copy, CMD_STATE_SELECTED | CMD_FLAG_UID },
+	{ "MOVE", imap_cmd_move, CMD_STATE_SELECTED | CMD_FLAG_UID },
+	{ "NAMESPACE", imap_cmd_namespace, CMD_STATE_LOGGED_IN },
+	{ "ID", imap_cmd_id, CMD_STATE_ANY },
+	{ "ENABLE", imap_cmd_enable, CMD_STATE_AUTH },
 };
 
 static const struct imap_command_def *
@@ -216,6 +221,8 @@ state_error(const struct imap_session *s, unsigned int flags)
 		return "Log in first";
 	if ((flags & CMD_STATE_NOT_AUTH) != 0)
 		return "Already logged in";
+	if (s->state == IMAP_STATE_SELECTED)
+		return "Not valid while a mailbox is selected";
 	return "No mailbox selected";
 }
 

@@ -69,7 +69,7 @@ struct imap_cmd {
 	const char *name;		/* upper case, from the command table */
 	bool uid;			/* "UID FETCH" etc. */
 	struct imap_parser ps;		/* at the arguments (after the name) */
-	char reply[512];
+	char reply[4096];
 	bool answered;			/* the tagged line was written */
 };
 
@@ -116,6 +116,11 @@ void imap_write_flags(struct conn *conn, uint32_t flags,
     const char *keywords, bool recent);
 /* imap_write_date_time: INTERNALDATE "dd-Mon-yyyy hh:mm:ss +0000". */
 void imap_write_date_time(struct conn *conn, int64_t t);
+/* imap_uidset_format: uids (n of them, in the order given) as an IMAP
+ * sequence set, runs of consecutive UIDs as ranges ("1:3,7"); 0 entries
+ * are skipped. -1 when it does not fit in out (size bytes). */
+int imap_uidset_format(const uint32_t *uids, size_t n, char *out,
+    size_t size);
 /* imap_write_mailbox: a UTF-8 mailbox name as modified UTF-7. */
 void imap_write_mailbox(struct conn *conn, const char *name);
 
@@ -160,7 +165,16 @@ void imap_cmd_fetch(struct imap_session *s, struct imap_cmd *cmd);
 
 /* ---- cmd_store.c ---- */
 void imap_cmd_store(struct imap_session *s, struct imap_cmd *cmd);
+
+/* ---- cmd_copy.c: COPY, MOVE (RFC 6851) ---- */
 void imap_cmd_copy(struct imap_session *s, struct imap_cmd *cmd);
+void imap_cmd_move(struct imap_session *s, struct imap_cmd *cmd);
+
+/* ---- cmd_server.c: NAMESPACE (RFC 2342), ID (RFC 2971), ENABLE
+ * (RFC 5161) ---- */
+void imap_cmd_namespace(struct imap_session *s, struct imap_cmd *cmd);
+void imap_cmd_id(struct imap_session *s, struct imap_cmd *cmd);
+void imap_cmd_enable(struct imap_session *s, struct imap_cmd *cmd);
 
 /* ---- imap_view.c ---- */
 /* imap_view_open: loads the mailbox's messages as the view (SELECT). */
@@ -190,6 +204,9 @@ int imap_view_resolve(struct imap_session *s, struct imap_cmd *cmd,
  * command) and resolves it as imap_view_resolve() does. */
 int imap_view_seqset_arg(struct imap_session *s, struct imap_cmd *cmd,
     uint32_t **seqs_r, size_t *count_r);
+/* imap_view_uids: the UIDs of sequence numbers seqs[0..n), malloc'd. */
+uint32_t *imap_view_uids(const struct imap_session *s, const uint32_t *seqs,
+    size_t n);
 /* imap_uid_in: x is among the n ascending values of v. */
 bool imap_uid_in(const uint32_t *v, size_t n, uint32_t x);
 

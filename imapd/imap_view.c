@@ -264,3 +264,13 @@ imap_view_seqset_arg(struct imap_session *s, struct imap_cmd *cmd,
 	imap_seqset_free(&set);
 	return ret;
 }
+
+uint32_t *
+imap_view_uids(const struct imap_session *s, const uint32_t *seqs, size_t n)
+{
+	uint32_t *uids = xcalloc(n + 1, sizeof(*uids));
+
+	for (size_t i = 0; i < n; i++)
+		uids[i] = s->view.uids[seqs[i] - 1];
+	return uids;
+}

@@ -6,6 +6,7 @@
  * parses back to the same bytes: anything a quoted string cannot carry
  * goes as a literal.
  */
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -121,6 +122,36 @@ imap_write_date_time(struct conn *conn, int64_t t)
 	conn_printf(conn, "\"%02d-%s-%04d %02d:%02d:%02d +0000\"",
 	    tm.tm_mday, months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour,
 	    tm.tm_min, tm.tm_sec);
+}
+
+int
+imap_uidset_format(const uint32_t *uids, size_t n, char *out, size_t size)
+{
+	size_t len = 0;
+
+	if (size == 0)
+		return -1;
+	out[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		size_t j = i;
+		int w;
+
+		if (uids[i] == 0)
+			continue;
+		while (j + 1 < n && uids[j + 1] == uids[j] + 1)
+			j++;
+		if (j > i)
+			w = snprintf(out + len, size - len, "%s%u:%u",
+			    len > 0 ? "," : "", uids[i], uids[j]);
+		else
+			w = snprintf(out + len, size - len, "%s%u",
+			    len > 0 ? "," : "", uids[i]);
+		if (w < 0 || (size_t)w >= size - len)
+			return -1;
+		len += (size_t)w;
+		i = j;
+	}
+	return 0;
 }
 
 void
