@@ -87,33 +87,39 @@ now_ms(void)
 }
 
 /*
- * wait_fd: waits until conn's socket is ready for events (POLLIN or
+ * wait_fd2: waits until conn's socket is ready for events (POLLIN or
  * POLLOUT), for at most timeout_ms (negative: no limit), and, when
- * watch_stop, until the stop fd becomes readable. Returns CONN_OK (ready,
- * or an error/hangup the next I/O call will report), CONN_TIMEOUT,
+ * watch_stop, until the stop fd becomes readable, and until wake_fd (-1:
+ * none) does. Returns CONN_OK (ready, or an error/hangup the next I/O
+ * call will report), CONN_WOKEN (only wake_fd), CONN_TIMEOUT,
  * CONN_STOPPED or CONN_ERROR. EINTR resumes with the time left.
  */
 static int
-wait_fd(struct conn *conn, short events, bool watch_stop, int timeout_ms)
+wait_fd2(struct conn *conn, short events, bool watch_stop, int wake_fd,
+    int timeout_ms)
 {
-	struct pollfd pfd[2];
-	nfds_t nfds = 1;
+	struct pollfd pfd[3];
+	nfds_t nfds = 1, stop_i = 0, wake_i = 0;
 	long long deadline = 0;
 	int wait = timeout_ms, ret;
 
 	pfd[0].fd = conn->fd;
 	pfd[0].events = events;
 	if (watch_stop && conn->stop_fd >= 0 && !conn->stop_ignored) {
-		pfd[1].fd = conn->stop_fd;
-		pfd[1].events = POLLIN;
-		nfds = 2;
+		pfd[nfds].fd = conn->stop_fd;
+		pfd[nfds].events = POLLIN;
+		stop_i = nfds++;
+	}
+	if (wake_fd >= 0) {
+		pfd[nfds].fd = wake_fd;
+		pfd[nfds].events = POLLIN;
+		wake_i = nfds++;
 	}
 	if (timeout_ms > 0)
 		deadline = now_ms() + timeout_ms;
 	for (;;) {
-		pfd[0].revents = 0;
-		if (nfds == 2)
-			pfd[1].revents = 0;
+		for (nfds_t i = 0; i < nfds; i++)
+			pfd[i].revents = 0;
 		ret = poll(pfd, nfds, wait);
 		if (ret > 0)
 			break;
@@ -133,13 +139,21 @@ wait_fd(struct conn *conn, short events, bool watch_stop, int timeout_ms)
 		}
 	}
 	/* Shutdown wins over input that arrives at the same moment. */
-	if (nfds == 2 && pfd[1].revents != 0)
+	if (stop_i != 0 && pfd[stop_i].revents != 0)
 		return CONN_STOPPED;
 	if (pfd[0].revents & POLLNVAL) {
 		log_debug("conn %s: poll: invalid descriptor", conn->peer_ip);
 		return CONN_ERROR;
 	}
+	if (pfd[0].revents == 0 && wake_i != 0 && pfd[wake_i].revents != 0)
+		return CONN_WOKEN;
 	return CONN_OK;
+}
+
+static int
+wait_fd(struct conn *conn, short events, bool watch_stop, int timeout_ms)
+{
+	return wait_fd2(conn, events, watch_stop, -1, timeout_ms);
 }
 
 /*
@@ -550,13 +564,19 @@ conn_pending(const struct conn *conn)
 int
 conn_wait_input(struct conn *conn, int timeout_ms)
 {
+	return conn_wait_input_or(conn, -1, timeout_ms);
+}
+
+int
+conn_wait_input_or(struct conn *conn, int wake_fd, int timeout_ms)
+{
 	if (conn->in_len > conn->in_off)
 		return CONN_OK;
 	if (conn->ssl != NULL && SSL_has_pending(conn->ssl))
 		return CONN_OK;
 	if (conn->broken != 0)
 		return conn->broken;
-	return wait_fd(conn, POLLIN, true, timeout_ms);
+	return wait_fd2(conn, POLLIN, true, wake_fd, timeout_ms);
 }
 
 /* flush_out: sends the output buffer; CONN_OK or io_write()'s status. */

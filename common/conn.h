@@ -28,6 +28,7 @@ enum conn_status {
 	CONN_CLOSED = -3,	/* the peer closed (EOF, or TLS close) */
 	CONN_ERROR = -4,	/* I/O or TLS error (logged at debug) */
 	CONN_STOPPED = -5,	/* the stop fd became readable (shutdown) */
+	CONN_WOKEN = 1,		/* conn_wait_input_or(): the wake fd */
 };
 
 struct conn;
@@ -73,6 +74,9 @@ bool conn_pending(const struct conn *conn);
 /* conn_wait_input: waits up to timeout_ms for input. CONN_OK when some
  * arrived (or is buffered), CONN_TIMEOUT when none, or another status. */
 int conn_wait_input(struct conn *conn, int timeout_ms);
+/* conn_wait_input_or: conn_wait_input(), also ending with CONN_WOKEN when
+ * wake_fd becomes readable first (IMAP IDLE's change notifications). */
+int conn_wait_input_or(struct conn *conn, int wake_fd, int timeout_ms);
 
 /* conn_write / conn_printf: queue output; it is sent by conn_flush(), or
  * when the output buffer fills. */

@@ -44,15 +44,21 @@ imap_server_new(const struct server_env *env, char **error_r)
 {
 	struct imap_server *srv = xcalloc(1, sizeof(*srv));
 
-	(void)error_r;
 	srv->env = *env;
+	if (imap_notify_start(env->cfg->data_dir, &srv->notify, error_r) != 0) {
+		free(srv);
+		return NULL;
+	}
 	return srv;
 }
 
 void
 imap_server_free(void *server)
 {
-	free(server);
+	struct imap_server *srv = server;
+
+	imap_notify_stop(&srv->notify);
+	free(srv);
 }
 
 void
@@ -114,7 +120,7 @@ imap_capability(const struct imap_session *s, char *out, size_t size)
 {
 	/* Advertise exactly what works here and now (RFC 3501 6.1.1). */
 	snprintf(out, size, "IMAP4rev1 LITERAL+ SASL-IR CHILDREN UNSELECT UIDPLUS MOVE "
-	    "NAMESPACE ID ENABLE%s%s",
+	    "NAMESPACE ID ENABLE IDLE%s%s",
 	    s->state == IMAP_STATE_NOT_AUTH && !conn_is_tls(s->conn) &&
 	    s->svc == CONFIG_SVC_IMAP ? " STARTTLS" : "",
 	    s->state != IMAP_STATE_NOT_AUTH ? "" : imap_plaintext_ok(s) ?
@@ -188,6 +194,7 @@ static const struct imap_command_def commands[] = {
 	{ "COPY", imap_cmd_copy, CMD_STATE_SELECTED | CMD_FLAG_UID },
 	{ "MOVE", imap_cmd_move, CMD_STATE_SELECTED | CMD_FLAG_UID },
 	{ "NAMESPACE", imap_cmd_namespace, CMD_STATE_LOGGED_IN },
+	{ "IDLE", imap_cmd_idle, CMD_STATE_LOGGED_IN },
 	{ "ID", imap_cmd_id, CMD_STATE_ANY },
 	{ "ENABLE", imap_cmd_enable, CMD_STATE_AUTH },
 };
@@ -330,6 +337,7 @@ imap_session_run(void *server, enum config_service svc, struct conn *conn)
 	s->srv = server;
 	s->svc = svc;
 	s->conn = conn;
+	imap_waiter_init(&s->waiter);
 	buf_init(&s->input, LIMIT_MESSAGE_SIZE + 2 * LIMIT_IMAP_LINE);
 	conn_set_timeout(conn, LIMIT_IMAP_PREAUTH_TIMEOUT_MS);
 	if (svc == CONFIG_SVC_IMAPS &&
@@ -365,6 +373,7 @@ imap_session_run(void *server, enum config_service svc, struct conn *conn)
 	}
 	conn_flush(conn);
 out:
+	imap_waiter_free(&s->waiter);
 	imap_view_close(s);
 	store_close(&s->st);
 	buf_free(&s->input);

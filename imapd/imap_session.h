@@ -13,11 +13,13 @@
 #include "common/conn.h"
 #include "common/limits.h"
 #include "common/server_env.h"
+#include "imapd/imap_notify.h"
 #include "imapd/imap_parse.h"
 #include "store/store.h"
 
 struct imap_server {
 	struct server_env env;
+	struct imap_notify *notify;	/* owned: wakes IDLE sessions */
 };
 
 enum imap_state {
@@ -57,6 +59,7 @@ struct imap_session {
 	struct imap_view view;		/* valid in IMAP_STATE_SELECTED */
 	struct buf input;		/* the command being read, literals in
 					   place; reset per command */
+	struct imap_waiter waiter;	/* IDLE's wake-ups */
 	unsigned int bad_commands;
 	bool logout;			/* end the session after this command */
 };
@@ -175,6 +178,9 @@ void imap_cmd_move(struct imap_session *s, struct imap_cmd *cmd);
 void imap_cmd_namespace(struct imap_session *s, struct imap_cmd *cmd);
 void imap_cmd_id(struct imap_session *s, struct imap_cmd *cmd);
 void imap_cmd_enable(struct imap_session *s, struct imap_cmd *cmd);
+
+/* ---- cmd_idle.c: IDLE (RFC 2177) ---- */
+void imap_cmd_idle(struct imap_session *s, struct imap_cmd *cmd);
 
 /* ---- imap_view.c ---- */
 /* imap_view_open: loads the mailbox's messages as the view (SELECT). */
