@@ -271,6 +271,12 @@ imap_parse_seqset(struct imap_parser *ps, struct imap_seqset *set_r)
 
 	set_r->v = NULL;
 	set_r->n = 0;
+	set_r->saved = false;
+	if (imap_parse_peek(ps, '$')) {
+		ps->p++;
+		set_r->saved = true;
+		return 0;
+	}
 	for (;;) {
 		struct imap_range r;
 
@@ -394,15 +400,13 @@ imap_parse_flags(struct imap_parser *ps, struct imap_flags *flags_r)
 
 /* ---- Dates ------------------------------------------------------------ */
 
-static const char *const months[12] = {
+const char *const imap_months[12] = {
 	"JAN", "FEB", "MAR", "APR", "MAY", "JUN",
 	"JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
 };
 
-/* days_from_civil: days since 1970-01-01 of a proleptic Gregorian date
- * (H. Hinnant's algorithm). */
-static int64_t
-days_from_civil(int64_t y, unsigned int m, unsigned int d)
+int64_t
+imap_days_from_civil(int64_t y, unsigned int m, unsigned int d)
 {
 	int64_t era, yoe, doy, doe;
 
@@ -460,7 +464,7 @@ parse_day_month_year(struct imap_parser *ps, bool fixed, int64_t *days_r)
 	if (imap_parse_char(ps, '-') != 0 || ps->end - ps->p < 4)
 		return -1;
 	for (unsigned int i = 0; i < 12; i++)
-		if (ascii_ieq(ps->p, 3, months[i]))
+		if (ascii_ieq(ps->p, 3, imap_months[i]))
 			month = i;
 	if (month == 12 || ps->p[3] != '-')
 		return -1;
@@ -469,7 +473,7 @@ parse_day_month_year(struct imap_parser *ps, bool fixed, int64_t *days_r)
 	    day > mdays[month] || (month == 1 && day == 29 &&
 	    !leap_year(year)))
 		return -1;
-	*days_r = days_from_civil(year, month + 1, day);
+	*days_r = imap_days_from_civil(year, month + 1, day);
 	return 0;
 }
 

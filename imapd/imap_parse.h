@@ -73,6 +73,7 @@ struct imap_range {
 struct imap_seqset {
 	struct imap_range *v;	/* owned: free with imap_seqset_free() */
 	size_t n;
+	bool saved;		/* "$": the saved SEARCH result (RFC 5182) */
 };
 int imap_parse_seqset(struct imap_parser *ps, struct imap_seqset *set_r);
 void imap_seqset_free(struct imap_seqset *set);
@@ -94,6 +95,12 @@ int imap_parse_flags(struct imap_parser *ps, struct imap_flags *flags_r);
 int imap_parse_date_time(struct imap_parser *ps, int64_t *time_r);
 /* date: dd-Mon-yyyy, quoted or not, as the epoch second of its 00:00 UTC. */
 int imap_parse_date(struct imap_parser *ps, int64_t *time_r);
+
+/* imap_days_from_civil: days since 1970-01-01 of a proleptic Gregorian
+ * date, month 1..12 (H. Hinnant's algorithm). */
+int64_t imap_days_from_civil(int64_t y, unsigned int m, unsigned int d);
+/* imap_months: "JAN" ... "DEC". */
+extern const char *const imap_months[12];
 
 /* imap_literal_marker: when the line (len bytes, no line end) ends with
  * a literal announcement "{n}" or "{n+}", returns true with *size_r and
