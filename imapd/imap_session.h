@@ -46,6 +46,9 @@ struct imap_view {
 	uint32_t cap;
 	bool ghosts;			/* some of uids[] were expunged by
 					   others, not yet announced */
+	uint32_t *saved;		/* owned: SEARCH RETURN (SAVE)'s UIDs,
+					   ascending, for "$" (RFC 5182) */
+	size_t nsaved;
 };
 
 struct imap_session {
@@ -179,6 +182,9 @@ void imap_cmd_namespace(struct imap_session *s, struct imap_cmd *cmd);
 void imap_cmd_id(struct imap_session *s, struct imap_cmd *cmd);
 void imap_cmd_enable(struct imap_session *s, struct imap_cmd *cmd);
 
+/* ---- cmd_search.c: SEARCH (RFC 3501 6.4.4, RFC 4731, RFC 5182) ---- */
+void imap_cmd_search(struct imap_session *s, struct imap_cmd *cmd);
+
 /* ---- cmd_idle.c: IDLE (RFC 2177) ---- */
 void imap_cmd_idle(struct imap_session *s, struct imap_cmd *cmd);
 
@@ -210,6 +216,8 @@ int imap_view_resolve(struct imap_session *s, struct imap_cmd *cmd,
  * command) and resolves it as imap_view_resolve() does. */
 int imap_view_seqset_arg(struct imap_session *s, struct imap_cmd *cmd,
     uint32_t **seqs_r, size_t *count_r);
+/* imap_view_save: keeps uids[0..n) (ascending) as the result "$" names. */
+void imap_view_save(struct imap_session *s, const uint32_t *uids, size_t n);
 /* imap_view_uids: the UIDs of sequence numbers seqs[0..n), malloc'd. */
 uint32_t *imap_view_uids(const struct imap_session *s, const uint32_t *seqs,
     size_t n);

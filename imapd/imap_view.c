@@ -75,6 +75,7 @@ imap_view_open(struct imap_session *s, const struct store_mailbox *mb,
 void
 imap_view_close(struct imap_session *s)
 {
+	free(s->view.saved);
 	free(s->view.uids);
 	memset(&s->view, 0, sizeof(s->view));
 }
@@ -203,6 +204,15 @@ imap_view_resolve(struct imap_session *s, struct imap_cmd *cmd,
 	size_t n = 0;
 	int32_t depth = 0;
 
+	/* RFC 5182 2.1: "$" is the saved result, whatever the command. */
+	for (size_t i = 0; set->saved && i < v->nsaved; i++) {
+		uint32_t at = lower_bound(v, v->saved[i]);
+
+		if (at < v->count && v->uids[at] == v->saved[i]) {
+			diff[at]++;
+			diff[at + 1]--;
+		}
+	}
 	for (size_t i = 0; i < set->n; i++) {
 		uint64_t lo = set->v[i].lo, hi = set->v[i].hi, tmp;
 		uint32_t first, end;
@@ -273,4 +283,13 @@ imap_view_uids(const struct imap_session *s, const uint32_t *seqs, size_t n)
 	for (size_t i = 0; i < n; i++)
 		uids[i] = s->view.uids[seqs[i] - 1];
 	return uids;
+}
+
+void
+imap_view_save(struct imap_session *s, const uint32_t *uids, size_t n)
+{
+	free(s->view.saved);
+	s->view.saved = xcalloc(n + 1, sizeof(*uids));
+	memcpy(s->view.saved, uids, n * sizeof(*uids));
+	s->view.nsaved = n;
 }
