@@ -180,11 +180,14 @@ enum status_item {
 	STATUS_UIDNEXT,
 	STATUS_UIDVALIDITY,
 	STATUS_UNSEEN,
+	STATUS_APPENDLIMIT,	/* RFC 7889 */
+	STATUS_SIZE,		/* RFC 8438 */
 	STATUS_ITEMS
 };
 
 static const char *const status_names[STATUS_ITEMS] = {
 	"MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN",
+	"APPENDLIMIT", "SIZE",
 };
 
 static int
@@ -256,6 +259,12 @@ imap_cmd_status(struct imap_session *s, struct imap_cmd *cmd)
 			break;
 		case STATUS_UIDVALIDITY:
 			value = mb.uidvalidity;
+			break;
+		case STATUS_APPENDLIMIT:
+			value = LIMIT_MESSAGE_SIZE;
+			break;
+		case STATUS_SIZE:
+			value = (uint64_t)mb.size;
 			break;
 		default:
 			value = mb.unseen;

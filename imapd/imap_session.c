@@ -120,7 +120,8 @@ imap_capability(const struct imap_session *s, char *out, size_t size)
 {
 	/* Advertise exactly what works here and now (RFC 3501 6.1.1). */
 	snprintf(out, size, "IMAP4rev1 LITERAL+ SASL-IR CHILDREN UNSELECT UIDPLUS MOVE "
-	    "NAMESPACE ID ENABLE IDLE%s%s",
+	    "NAMESPACE ID ENABLE IDLE QUOTA QUOTA=RES-STORAGE "
+	    "STATUS=SIZE APPENDLIMIT=%ld%s%s", (long)LIMIT_MESSAGE_SIZE,
 	    s->state == IMAP_STATE_NOT_AUTH && !conn_is_tls(s->conn) &&
 	    s->svc == CONFIG_SVC_IMAP ? " STARTTLS" : "",
 	    s->state != IMAP_STATE_NOT_AUTH ? "" : imap_plaintext_ok(s) ?
@@ -195,6 +196,8 @@ static const struct imap_command_def commands[] = {
 	{ "MOVE", imap_cmd_move, CMD_STATE_SELECTED | CMD_FLAG_UID },
 	{ "NAMESPACE", imap_cmd_namespace, CMD_STATE_LOGGED_IN },
 	{ "IDLE", imap_cmd_idle, CMD_STATE_LOGGED_IN },
+	{ "GETQUOTAROOT", imap_cmd_getquotaroot, CMD_STATE_LOGGED_IN },
+	{ "GETQUOTA", imap_cmd_getquota, CMD_STATE_LOGGED_IN },
 	{ "ID", imap_cmd_id, CMD_STATE_ANY },
 	{ "ENABLE", imap_cmd_enable, CMD_STATE_AUTH },
 };

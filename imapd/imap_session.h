@@ -96,7 +96,7 @@ void imap_store_error(struct imap_cmd *cmd, int err);
 bool imap_plaintext_ok(const struct imap_session *s);
 /* imap_capability: the capability list for the current state into out
  * (IMAP_CAPABILITY_MAX bytes will do). */
-#define IMAP_CAPABILITY_MAX 256
+#define IMAP_CAPABILITY_MAX 512
 void imap_capability(const struct imap_session *s, char *out, size_t size);
 
 /* ---- imap_reader.c ---- */
@@ -184,6 +184,10 @@ void imap_cmd_enable(struct imap_session *s, struct imap_cmd *cmd);
 
 /* ---- cmd_search.c: SEARCH (RFC 3501 6.4.4, RFC 4731, RFC 5182) ---- */
 void imap_cmd_search(struct imap_session *s, struct imap_cmd *cmd);
+
+/* ---- cmd_quota.c: QUOTA (RFC 9208) ---- */
+void imap_cmd_getquotaroot(struct imap_session *s, struct imap_cmd *cmd);
+void imap_cmd_getquota(struct imap_session *s, struct imap_cmd *cmd);
 
 /* ---- cmd_idle.c: IDLE (RFC 2177) ---- */
 void imap_cmd_idle(struct imap_session *s, struct imap_cmd *cmd);
