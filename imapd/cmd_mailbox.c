@@ -1,6 +1,7 @@
 /*
- * cmd_mailbox.c - mailbox management: CREATE, DELETE, RENAME, SUBSCRIBE,
- * UNSUBSCRIBE (RFC 3501 6.3.3-6.3.7) and STATUS (6.3.10).
+ * cmd_mailbox.c - mailbox management: CREATE (with CREATE-SPECIAL-USE,
+ * RFC 6154 3), DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE (RFC 3501
+ * 6.3.3-6.3.7).
  *
  * Names arrive in modified UTF-7 and are judged by the store
  * (store_mailbox_name_valid); its errors become RFC 5530 response codes
@@ -171,109 +172,4 @@ void
 imap_cmd_unsubscribe(struct imap_session *s, struct imap_cmd *cmd)
 {
 	subscribe(s, cmd, false);
-}
-
-/* STATUS items (RFC 3501 6.3.10). */
-enum status_item {
-	STATUS_MESSAGES,
-	STATUS_RECENT,
-	STATUS_UIDNEXT,
-	STATUS_UIDVALIDITY,
-	STATUS_UNSEEN,
-	STATUS_APPENDLIMIT,	/* RFC 7889 */
-	STATUS_SIZE,		/* RFC 8438 */
-	STATUS_ITEMS
-};
-
-static const char *const status_names[STATUS_ITEMS] = {
-	"MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN",
-	"APPENDLIMIT", "SIZE",
-};
-
-static int
-parse_status_items(struct imap_cmd *cmd, enum status_item *items,
-    size_t *count_r)
-{
-	size_t n = 0;
-
-	if (imap_parse_sp(&cmd->ps) != 0 || imap_parse_char(&cmd->ps, '(') != 0)
-		return -1;
-	for (;;) {
-		struct imap_str atom;
-		size_t i;
-
-		if (imap_parse_atom(&cmd->ps, &atom) != 0)
-			return -1;
-		for (i = 0; i < STATUS_ITEMS; i++)
-			if (imap_str_is(&atom, status_names[i]))
-				break;
-		if (i == STATUS_ITEMS) {
-			cmd->ps.error = "Unknown STATUS item";
-			return -1;
-		}
-		if (n < STATUS_ITEMS * 2)
-			items[n++] = (enum status_item)i;
-		if (!imap_parse_peek(&cmd->ps, ' '))
-			break;
-		cmd->ps.p++;
-	}
-	*count_r = n;
-	return imap_parse_char(&cmd->ps, ')') != 0 ? -1 :
-	    imap_parse_end(&cmd->ps);
-}
-
-void
-imap_cmd_status(struct imap_session *s, struct imap_cmd *cmd)
-{
-	char name[LIMIT_MAILBOX_NAME * 2];
-	enum status_item items[STATUS_ITEMS * 2];
-	struct store_mailbox mb;
-	size_t n;
-	int ret;
-
-	if (imap_mailbox_arg(cmd, name, sizeof(name)) != 0)
-		return;
-	if (parse_status_items(cmd, items, &n) != 0) {
-		imap_bad_syntax(cmd);
-		return;
-	}
-	if ((ret = store_mailbox_get(s->st, s->user_id, name, &mb)) != 0) {
-		imap_store_error(cmd, ret);
-		return;
-	}
-	conn_printf(s->conn, "* STATUS ");
-	imap_write_mailbox(s->conn, mb.name);
-	conn_printf(s->conn, " (");
-	for (size_t i = 0; i < n; i++) {
-		uint64_t value = 0;
-
-		switch (items[i]) {
-		case STATUS_MESSAGES:
-			value = mb.messages;
-			break;
-		case STATUS_RECENT:
-			value = 0;	/* \Recent is not kept (imap_view.c) */
-			break;
-		case STATUS_UIDNEXT:
-			value = mb.uidnext;
-			break;
-		case STATUS_UIDVALIDITY:
-			value = mb.uidvalidity;
-			break;
-		case STATUS_APPENDLIMIT:
-			value = LIMIT_MESSAGE_SIZE;
-			break;
-		case STATUS_SIZE:
-			value = (uint64_t)mb.size;
-			break;
-		default:
-			value = mb.unseen;
-			break;
-		}
-		conn_printf(s->conn, "%s%s %llu", i > 0 ? " " : "",
-		    status_names[items[i]], (unsigned long long)value);
-	}
-	conn_printf(s->conn, ")\r\n");
-	store_mailbox_clear(&mb);
-	imap_reply(cmd, "OK STATUS completed");
 }

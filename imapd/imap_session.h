@@ -149,6 +149,27 @@ void imap_cmd_delete(struct imap_session *s, struct imap_cmd *cmd);
 void imap_cmd_rename(struct imap_session *s, struct imap_cmd *cmd);
 void imap_cmd_subscribe(struct imap_session *s, struct imap_cmd *cmd);
 void imap_cmd_unsubscribe(struct imap_session *s, struct imap_cmd *cmd);
+
+/* ---- cmd_status.c ---- */
+enum imap_status_item {
+	IMAP_STATUS_MESSAGES,
+	IMAP_STATUS_RECENT,
+	IMAP_STATUS_UIDNEXT,
+	IMAP_STATUS_UIDVALIDITY,
+	IMAP_STATUS_UNSEEN,
+	IMAP_STATUS_APPENDLIMIT,	/* RFC 7889 */
+	IMAP_STATUS_SIZE,		/* RFC 8438 */
+	IMAP_STATUS_ITEMS
+};
+struct imap_status_req {
+	unsigned char items[2 * IMAP_STATUS_ITEMS];	/* in asked order */
+	size_t n;
+};
+/* imap_status_parse: "(" status-att *(SP status-att) ")". */
+int imap_status_parse(struct imap_parser *ps, struct imap_status_req *req);
+/* imap_status_write: "* STATUS name (...)" for mb. */
+void imap_status_write(struct imap_session *s, const struct store_mailbox *mb,
+    const struct imap_status_req *req);
 void imap_cmd_status(struct imap_session *s, struct imap_cmd *cmd);
 
 /* ---- cmd_list.c ---- */
