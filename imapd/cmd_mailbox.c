@@ -53,14 +53,58 @@ is_inbox(const char *name)
 	return ascii_ieq(name, strlen(name), "INBOX") && strlen(name) == 5;
 }
 
+/* parse_use: RFC 6154 3: " (USE (\\Sent))" after CREATE's name. The
+ * store keeps one attribute a mailbox; \\All and \\Flagged would be
+ * virtual mailboxes, which Letterbox does not have. Returns 0 with
+ * *use_r (NULL when none), -1 with the answer set. */
+static int
+parse_use(struct imap_cmd *cmd, const char **use_r)
+{
+	static const char *const uses[] = {
+		"\\Archive", "\\Drafts", "\\Junk", "\\Sent", "\\Trash",
+	};
+	struct imap_parser *ps = &cmd->ps;
+	struct imap_str word, attr;
+
+	*use_r = NULL;
+	if (imap_parse_at_end(ps))
+		return 0;
+	if (imap_parse_sp(ps) != 0 || imap_parse_char(ps, '(') != 0 ||
+	    imap_parse_atom(ps, &word) != 0 || !imap_str_is(&word, "USE") ||
+	    imap_parse_sp(ps) != 0 || imap_parse_char(ps, '(') != 0 ||
+	    imap_parse_char(ps, '\\') != 0 || imap_parse_atom(ps, &attr) != 0 ||
+	    imap_parse_char(ps, ')') != 0 || imap_parse_char(ps, ')') != 0 ||
+	    imap_parse_end(ps) != 0) {
+		imap_bad_syntax(cmd);
+		return -1;
+	}
+	attr.s--;
+	attr.len++;
+	for (size_t i = 0; i < sizeof(uses) / sizeof(uses[0]); i++) {
+		char upper[16];
+		size_t n = strlen(uses[i]);
+
+		for (size_t k = 0; k <= n; k++)
+			upper[k] = (char)ascii_upper((unsigned char)uses[i][k]);
+		if (imap_str_is(&attr, upper)) {
+			*use_r = uses[i];
+			return 0;
+		}
+	}
+	imap_reply(cmd, "NO [USEATTR] Unsupported special-use attribute");
+	return -1;
+}
+
 void
 imap_cmd_create(struct imap_session *s, struct imap_cmd *cmd)
 {
 	char name[LIMIT_MAILBOX_NAME * 2];
+	const char *use;
 	size_t len;
 	int ret;
 
-	if (imap_mailbox_last_arg(cmd, name, sizeof(name)) != 0)
+	if (imap_mailbox_arg(cmd, name, sizeof(name)) != 0 ||
+	    parse_use(cmd, &use) != 0)
 		return;
 	/* A trailing separator only says children will follow (6.3.3). */
 	len = strlen(name);
@@ -75,7 +119,7 @@ imap_cmd_create(struct imap_session *s, struct imap_cmd *cmd)
 		return;
 	}
 	if ((ret = create_parents(s, name)) != 0 ||
-	    (ret = store_mailbox_create(s->st, s->user_id, name, NULL,
+	    (ret = store_mailbox_create(s->st, s->user_id, name, use,
 	    NULL)) != 0) {
 		imap_store_error(cmd, ret);
 		return;

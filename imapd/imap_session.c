@@ -119,8 +119,9 @@ void
 imap_capability(const struct imap_session *s, char *out, size_t size)
 {
 	/* Advertise exactly what works here and now (RFC 3501 6.1.1). */
-	snprintf(out, size, "IMAP4rev1 LITERAL+ SASL-IR CHILDREN UNSELECT UIDPLUS MOVE "
-	    "NAMESPACE ID ENABLE IDLE QUOTA QUOTA=RES-STORAGE "
+	snprintf(out, size, "IMAP4rev1 LITERAL+ SASL-IR CHILDREN UNSELECT "
+	    "UIDPLUS MOVE NAMESPACE ID ENABLE IDLE QUOTA QUOTA=RES-STORAGE "
+	    "SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED LIST-STATUS "
 	    "STATUS=SIZE APPENDLIMIT=%ld%s%s", (long)LIMIT_MESSAGE_SIZE,
 	    s->state == IMAP_STATE_NOT_AUTH && !conn_is_tls(s->conn) &&
 	    s->svc == CONFIG_SVC_IMAP ? " STARTTLS" : "",
