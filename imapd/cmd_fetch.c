@@ -186,6 +186,13 @@ write_message(struct fetch_ctx *fc, uint32_t seq,
 		imap_write_flags(conn, m->flags, m->keywords, false);
 		sep = " ";
 	}
+	/* RFC 7162 3.1.4.1: with CONDSTORE on, FLAGS come with MODSEQ. */
+	if ((items & IMAP_FETCH_MODSEQ) != 0 || (fc->s->condstore &&
+	    ((items & IMAP_FETCH_FLAGS) != 0 || flags_changed))) {
+		conn_printf(conn, "%sMODSEQ (%llu)", sep,
+		    (unsigned long long)m->modseq);
+		sep = " ";
+	}
 	if ((items & IMAP_FETCH_INTERNALDATE) != 0) {
 		conn_printf(conn, "%sINTERNALDATE ", sep);
 		imap_write_date_time(conn, m->internal_date);
@@ -263,6 +270,25 @@ keep_asked(const struct imap_session *s, const uint32_t *seqs, size_t n,
 	return kept;
 }
 
+/* load_rows: the rows of the messages seqs[0..n) names, ascending. */
+static int
+load_rows(struct imap_session *s, const uint32_t *seqs, size_t n,
+    struct store_message **msgs_r, size_t *count_r)
+{
+	int ret;
+
+	*msgs_r = NULL;
+	*count_r = 0;
+	if (n == 0)
+		return 0;
+	if ((ret = store_message_list(s->st, s->view.mailbox_id,
+	    s->view.uids[seqs[0] - 1], s->view.uids[seqs[n - 1] - 1], msgs_r,
+	    count_r)) != 0)
+		return ret;
+	*count_r = keep_asked(s, seqs, n, *msgs_r, *count_r);
+	return 0;
+}
+
 /* fetch_run: answers for seqs[0..n); the tagged answer is set. */
 static void
 fetch_run(struct fetch_ctx *fc, const uint32_t *seqs, size_t n)
@@ -274,19 +300,23 @@ fetch_run(struct fetch_ctx *fc, const uint32_t *seqs, size_t n)
 	bool missing = false;
 	int ret;
 
-	if (n > 0 && (ret = store_message_list(s->st, s->view.mailbox_id,
-	    s->view.uids[seqs[0] - 1], s->view.uids[seqs[n - 1] - 1], &msgs,
-	    &count)) != 0) {
+	if ((ret = load_rows(s, seqs, n, &msgs, &count)) != 0) {
 		imap_store_error(fc->cmd, ret);
 		return;
 	}
-	count = keep_asked(s, seqs, n, msgs, count);
-	if (!s->view.readonly && imap_fetch_sets_seen(&fc->req) &&
-	    (ret = mark_seen(fc, msgs, count, &seen, &nseen)) != 0) {
-		store_message_list_free(&msgs, count);
-		free(seen);
-		imap_store_error(fc->cmd, ret);
-		return;
+	if (!s->view.readonly && imap_fetch_sets_seen(&fc->req)) {
+		ret = mark_seen(fc, msgs, count, &seen, &nseen);
+		/* Their MODSEQ changed with \Seen: read them again. */
+		if (ret == 0 && nseen > 0 && s->condstore) {
+			store_message_list_free(&msgs, count);
+			ret = load_rows(s, seqs, n, &msgs, &count);
+		}
+		if (ret != 0) {
+			store_message_list_free(&msgs, count);
+			free(seen);
+			imap_store_error(fc->cmd, ret);
+			return;
+		}
 	}
 	for (size_t i = 0; i < n && !s->logout; i++) {
 		uint32_t uid = s->view.uids[seqs[i] - 1];
@@ -297,6 +327,9 @@ fetch_run(struct fetch_ctx *fc, const uint32_t *seqs, size_t n)
 			missing = true;	/* expunged by another session */
 			continue;
 		}
+		/* RFC 7162 3.1.4.2: only what changed since the given. */
+		if (fc->req.changedsince && msgs[j].modseq <= fc->req.modseq)
+			continue;
 		if (write_message(fc, seqs[i], &msgs[j],
 		    imap_uid_in(seen, nseen, uid)) != 0)
 			s->logout = true;
@@ -333,6 +366,9 @@ imap_cmd_fetch(struct imap_session *s, struct imap_cmd *cmd)
 	/* RFC 3501 6.4.8: UID FETCH answers always carry the UID. */
 	if (cmd->uid)
 		fc.req.items |= IMAP_FETCH_UID;
+	/* RFC 7162 3.1: MODSEQ or CHANGEDSINCE enables CONDSTORE. */
+	if ((fc.req.items & IMAP_FETCH_MODSEQ) != 0)
+		s->condstore = true;
 	fc.chunk = xmalloc(LIMIT_BODY_CHUNK);
 	buf_init(&fc.scratch, LIMIT_MIME_HEADER_SIZE + LIMIT_MESSAGE_SIZE);
 	fetch_run(&fc, seqs, n);

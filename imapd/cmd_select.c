@@ -32,6 +32,27 @@ first_unseen(struct imap_session *s)
 	return seq;
 }
 
+/* parse_select_params: RFC 7162 3.1.8 " (CONDSTORE)". */
+static int
+parse_select_params(struct imap_session *s, struct imap_cmd *cmd)
+{
+	struct imap_str word;
+
+	if (imap_parse_at_end(&cmd->ps))
+		return 0;
+	if (imap_parse_sp(&cmd->ps) != 0 ||
+	    imap_parse_char(&cmd->ps, '(') != 0 ||
+	    imap_parse_atom(&cmd->ps, &word) != 0 ||
+	    !imap_str_is(&word, "CONDSTORE") ||
+	    imap_parse_char(&cmd->ps, ')') != 0 ||
+	    imap_parse_end(&cmd->ps) != 0) {
+		imap_bad_syntax(cmd);
+		return -1;
+	}
+	s->condstore = true;
+	return 0;
+}
+
 static void
 select_mailbox(struct imap_session *s, struct imap_cmd *cmd, bool readonly)
 {
@@ -40,7 +61,8 @@ select_mailbox(struct imap_session *s, struct imap_cmd *cmd, bool readonly)
 	uint32_t unseen;
 	int ret;
 
-	if (imap_mailbox_last_arg(cmd, name, sizeof(name)) != 0)
+	if (imap_mailbox_arg(cmd, name, sizeof(name)) != 0 ||
+	    parse_select_params(s, cmd) != 0)
 		return;
 	/* RFC 3501 6.3.1: a SELECT, even a failing one, leaves the
 	 * selected mailbox first. */
@@ -68,8 +90,9 @@ select_mailbox(struct imap_session *s, struct imap_cmd *cmd, bool readonly)
 		conn_printf(s->conn, "* OK [UNSEEN %u] First unseen\r\n",
 		    unseen);
 	conn_printf(s->conn, "* OK [UIDVALIDITY %u] UIDs valid\r\n"
-	    "* OK [UIDNEXT %u] Predicted next UID\r\n", s->view.uidvalidity,
-	    s->view.uidnext);
+	    "* OK [UIDNEXT %u] Predicted next UID\r\n"
+	    "* OK [HIGHESTMODSEQ %llu] Highest\r\n", s->view.uidvalidity,
+	    s->view.uidnext, (unsigned long long)s->view.highestmodseq);
 	imap_reply(cmd, "OK [%s] %s completed", readonly ? "READ-ONLY" :
 	    "READ-WRITE", cmd->name);
 }

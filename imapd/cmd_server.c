@@ -1,6 +1,7 @@
 /*
  * cmd_server.c - commands about the server rather than the mail:
- * NAMESPACE (RFC 2342), ID (RFC 2971) and ENABLE (RFC 5161).
+ * NAMESPACE (RFC 2342), ID (RFC 2971) and ENABLE (RFC 5161: CONDSTORE
+ * and QRESYNC, RFC 7162).
  *
  * ID's client values are untrusted: at most 30 pairs (RFC 2971 3.3),
  * bounded by the command line, and only log-safe text reaches the log.
@@ -104,6 +105,7 @@ imap_cmd_id(struct imap_session *s, struct imap_cmd *cmd)
 void
 imap_cmd_enable(struct imap_session *s, struct imap_cmd *cmd)
 {
+	bool condstore = false, qresync = false;
 	struct imap_str cap;
 
 	do {
@@ -112,9 +114,18 @@ imap_cmd_enable(struct imap_session *s, struct imap_cmd *cmd)
 			imap_bad_syntax(cmd);
 			return;
 		}
+		/* RFC 7162 3.2.3: QRESYNC implies CONDSTORE. */
+		if (imap_str_is(&cap, "QRESYNC"))
+			qresync = condstore = true;
+		else if (imap_str_is(&cap, "CONDSTORE"))
+			condstore = true;
 	} while (!imap_parse_at_end(&cmd->ps));
-	/* No extension Letterbox has so far needs enabling: RFC 5161 3
-	 * says unknown ones are ignored, and the list is empty. */
-	conn_printf(s->conn, "* ENABLED\r\n");
+	/* RFC 5161 3.1: list only what this command newly enabled;
+	 * unknown extensions are ignored. */
+	conn_printf(s->conn, "* ENABLED%s%s\r\n",
+	    condstore && !s->condstore ? " CONDSTORE" : "",
+	    qresync && !s->qresync ? " QRESYNC" : "");
+	s->condstore |= condstore;
+	s->qresync |= qresync;
 	imap_reply(cmd, "OK ENABLE completed");
 }

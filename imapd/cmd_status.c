@@ -1,13 +1,13 @@
 /*
  * cmd_status.c - STATUS (RFC 3501 6.3.10) with APPENDLIMIT (RFC 7889)
- * and SIZE (RFC 8438); the same items serve LIST RETURN (STATUS ...)
+ * SIZE (RFC 8438) and HIGHESTMODSEQ (RFC 7162); the same items serve LIST RETURN (STATUS ...)
  * (RFC 5819, cmd_list.c).
  */
 #include "imapd/imap_session.h"
 
 static const char *const status_names[IMAP_STATUS_ITEMS] = {
 	"MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN",
-	"APPENDLIMIT", "SIZE",
+	"APPENDLIMIT", "SIZE", "HIGHESTMODSEQ",
 };
 
 int
@@ -67,6 +67,9 @@ imap_status_write(struct imap_session *s, const struct store_mailbox *mb,
 		case IMAP_STATUS_SIZE:
 			value = (uint64_t)mb->size;
 			break;
+		case IMAP_STATUS_HIGHESTMODSEQ:
+			value = mb->highestmodseq;
+			break;
 		default:
 			value = mb->unseen;
 			break;
@@ -93,6 +96,10 @@ imap_cmd_status(struct imap_session *s, struct imap_cmd *cmd)
 		imap_bad_syntax(cmd);
 		return;
 	}
+	/* RFC 7162 3.1: asking for HIGHESTMODSEQ enables CONDSTORE. */
+	for (size_t i = 0; i < req.n; i++)
+		if (req.items[i] == IMAP_STATUS_HIGHESTMODSEQ)
+			s->condstore = true;
 	if ((ret = store_mailbox_get(s->st, s->user_id, name, &mb)) != 0) {
 		imap_store_error(cmd, ret);
 		return;

@@ -56,6 +56,10 @@ report_flags(struct imap_session *s, struct imap_cmd *cmd,
 		    false);
 		if (cmd->uid)
 			conn_printf(s->conn, " UID %u", uids[i]);
+		/* RFC 7162 3.1.4.1 */
+		if (s->condstore)
+			conn_printf(s->conn, " MODSEQ (%llu)",
+			    (unsigned long long)msgs[j].modseq);
 		conn_printf(s->conn, ")\r\n");
 	}
 	store_message_list_free(&msgs, count);

@@ -21,6 +21,7 @@
 #define IMAP_FETCH_ENVELOPE		0x10
 #define IMAP_FETCH_BODY			0x20	/* BODY without a section */
 #define IMAP_FETCH_BODYSTRUCTURE	0x40
+#define IMAP_FETCH_MODSEQ		0x80	/* RFC 7162 3.1.4 */
 
 enum imap_section_text {
 	IMAP_SECTION_NONE,		/* BODY[] or BODY[1.2] */
@@ -46,12 +47,17 @@ struct imap_fetch_body {
 
 struct imap_fetch_req {
 	unsigned int items;		/* IMAP_FETCH_* */
+	/* RFC 7162 3.1.4.2 CHANGEDSINCE and 3.2.6 VANISHED modifiers. */
+	bool changedsince;
+	uint64_t modseq;
+	bool vanished;
 	struct imap_fetch_body bodies[LIMIT_IMAP_FETCH_BODIES];
 	size_t nbodies;
 };
 
 /* imap_fetch_parse: the fetch attributes after "FETCH set SP" (a macro,
- * one attribute, or a parenthesized list) up to the end of the command.
+ * one attribute, or a parenthesized list) and the fetch modifiers of
+ * RFC 7162 (" (CHANGEDSINCE n [VANISHED])") up to the end of the command.
  * Returns 0 with *req_r (free with imap_fetch_req_free()), or -1 with
  * ps->error. */
 int imap_fetch_parse(struct imap_parser *ps, struct imap_fetch_req *req_r);

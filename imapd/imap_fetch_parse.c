@@ -31,6 +31,7 @@ static const struct {
 	{ "RFC822.SIZE", IMAP_FETCH_RFC822_SIZE },
 	{ "ENVELOPE", IMAP_FETCH_ENVELOPE },
 	{ "BODYSTRUCTURE", IMAP_FETCH_BODYSTRUCTURE },
+	{ "MODSEQ", IMAP_FETCH_MODSEQ },
 };
 
 static const struct {
@@ -234,6 +235,42 @@ parse_att(struct imap_parser *ps, struct imap_fetch_req *req)
 	return parse_section(ps, b) != 0 ? -1 : parse_partial(ps, b);
 }
 
+/* parse_modifiers: RFC 7162 fetch-modifiers, or nothing, to the end. */
+static int
+parse_modifiers(struct imap_parser *ps, struct imap_fetch_req *req)
+{
+	if (ps->end - ps->p < 2 || ps->p[0] != ' ' || ps->p[1] != '(')
+		return imap_parse_end(ps);
+	ps->p += 2;
+	for (;;) {
+		struct imap_str word;
+
+		if (imap_parse_atom(ps, &word) != 0)
+			return -1;
+		if (imap_str_is(&word, "CHANGEDSINCE")) {
+			if (imap_parse_sp(ps) != 0 ||
+			    imap_parse_number64(ps, &req->modseq) != 0)
+				return -1;
+			req->changedsince = true;
+		} else if (imap_str_is(&word, "VANISHED")) {
+			req->vanished = true;
+		} else {
+			return fail(ps, "Unknown FETCH modifier");
+		}
+		if (!imap_parse_peek(ps, ' '))
+			break;
+		ps->p++;
+	}
+	if (imap_parse_char(ps, ')') != 0)
+		return -1;
+	/* RFC 7162 3.2.6: VANISHED only with CHANGEDSINCE. */
+	if (req->vanished && !req->changedsince)
+		return fail(ps, "VANISHED needs CHANGEDSINCE");
+	if (req->changedsince)
+		req->items |= IMAP_FETCH_MODSEQ;
+	return imap_parse_end(ps);
+}
+
 int
 imap_fetch_parse(struct imap_parser *ps, struct imap_fetch_req *req_r)
 {
@@ -242,11 +279,15 @@ imap_fetch_parse(struct imap_parser *ps, struct imap_fetch_req *req_r)
 		struct imap_parser save = *ps;
 		struct imap_str word;
 
-		if (imap_parse_word(ps, &word) == 0 && imap_parse_at_end(ps)) {
+		if (imap_parse_word(ps, &word) == 0 &&
+		    (imap_parse_at_end(ps) || (ps->end - ps->p >= 2 &&
+		    ps->p[0] == ' ' && ps->p[1] == '('))) {
 			for (size_t i = 0; i < sizeof(macros) /
 			    sizeof(macros[0]); i++) {
 				if (imap_str_is(&word, macros[i].name)) {
 					req_r->items = macros[i].items;
+					if (parse_modifiers(ps, req_r) != 0)
+						goto fail;
 					return 0;
 				}
 			}
@@ -254,7 +295,7 @@ imap_fetch_parse(struct imap_parser *ps, struct imap_fetch_req *req_r)
 		*ps = save;
 		if (parse_att(ps, req_r) != 0)
 			goto fail;
-		if (imap_parse_end(ps) != 0)
+		if (parse_modifiers(ps, req_r) != 0)
 			goto fail;
 		return 0;
 	}
@@ -268,7 +309,7 @@ imap_fetch_parse(struct imap_parser *ps, struct imap_fetch_req *req_r)
 			goto fail;
 	}
 	ps->p++;
-	if (imap_parse_end(ps) == 0)
+	if (parse_modifiers(ps, req_r) == 0)
 		return 0;
 fail:
 	imap_fetch_req_free(req_r);

@@ -241,6 +241,24 @@ imap_parse_number(struct imap_parser *ps, uint32_t *n_r)
 }
 
 int
+imap_parse_number64(struct imap_parser *ps, uint64_t *n_r)
+{
+	uint64_t n = 0;
+	const char *start = ps->p;
+
+	while (ps->p < ps->end && ascii_is_digit((unsigned char)*ps->p)) {
+		/* RFC 7162 7: mod-sequence-value is below 2^63. */
+		if (n > (INT64_MAX - 9) / 10)
+			return fail(ps, "Number too large");
+		n = n * 10 + (uint64_t)(*ps->p++ - '0');
+	}
+	if (ps->p == start)
+		return fail(ps, "Expected a number");
+	*n_r = n;
+	return 0;
+}
+
+int
 imap_parse_nz_number(struct imap_parser *ps, uint32_t *n_r)
 {
 	if (imap_parse_number(ps, n_r) != 0)

@@ -63,6 +63,8 @@ int imap_parse_literal(struct imap_parser *ps, struct imap_str *data_r);
 /* number: 1*DIGIT that fits in 32 bits; nz-number: and is not 0. */
 int imap_parse_number(struct imap_parser *ps, uint32_t *n_r);
 int imap_parse_nz_number(struct imap_parser *ps, uint32_t *n_r);
+/* imap_parse_number64: a mod-sequence value (RFC 7162 7: < 2^63). */
+int imap_parse_number64(struct imap_parser *ps, uint64_t *n_r);
 
 /* A sequence set (RFC 3501 9 sequence-set): ranges in any order; a range
  * end may be '*' (IMAP_SEQ_STAR), meaning the largest number in use. */

@@ -63,6 +63,8 @@ struct imap_session {
 	struct buf input;		/* the command being read, literals in
 					   place; reset per command */
 	struct imap_waiter waiter;	/* IDLE's wake-ups */
+	bool condstore;			/* CONDSTORE enabled (RFC 7162 3.1) */
+	bool qresync;			/* QRESYNC enabled (RFC 7162 3.2) */
 	unsigned int bad_commands;
 	bool logout;			/* end the session after this command */
 };
@@ -159,6 +161,7 @@ enum imap_status_item {
 	IMAP_STATUS_UNSEEN,
 	IMAP_STATUS_APPENDLIMIT,	/* RFC 7889 */
 	IMAP_STATUS_SIZE,		/* RFC 8438 */
+	IMAP_STATUS_HIGHESTMODSEQ,	/* RFC 7162 */
 	IMAP_STATUS_ITEMS
 };
 struct imap_status_req {

@@ -179,6 +179,10 @@ imap_view_sync(struct imap_session *s, bool expunges_ok,
 		    msgs[i].uid);
 		imap_write_flags(s->conn, msgs[i].flags, msgs[i].keywords,
 		    false);
+		/* RFC 7162 3.1.4.1: with CONDSTORE, FLAGS come with MODSEQ. */
+		if (s->condstore)
+			conn_printf(s->conn, " MODSEQ (%llu)",
+			    (unsigned long long)msgs[i].modseq);
 		conn_printf(s->conn, ")\r\n");
 	}
 	old_count = v->count;
