@@ -82,15 +82,15 @@ def test_port_in_use_is_a_clear_error(tmp_path):
 
 
 def test_worker_restarted_after_crash(daemon):
-    # One worker per protocol family: SMTP and POP3.
-    workers = wait_for(lambda: len(children(daemon.proc.pid)) == 2 and
+    # One worker per protocol family: SMTP, POP3 and IMAP.
+    workers = wait_for(lambda: len(children(daemon.proc.pid)) == 3 and
                        children(daemon.proc.pid))
     assert workers, children(daemon.proc.pid)
     os.kill(workers[0], signal.SIGKILL)
     new = wait_for(lambda: [p for p in children(daemon.proc.pid)
                             if p not in workers], timeout=15)
     assert new, daemon.read_log()
-    assert len(children(daemon.proc.pid)) == 2
+    assert len(children(daemon.proc.pid)) == 3
     send_one(daemon, "after restart")
     assert "after restart" in daemon.lb.out("message", "list",
                                             "alice@example.org")
