@@ -48,7 +48,7 @@ copy_or_move(struct imap_session *s, struct imap_cmd *cmd, bool move)
 	size_t n;
 	int ret;
 
-	if (imap_view_seqset_arg(s, cmd, &seqs, &n) != 0)
+	if (imap_view_seqset_arg(s, cmd, &seqs, &n, NULL) != 0)
 		return;
 	if (imap_mailbox_last_arg(cmd, name, sizeof(name)) != 0) {
 		free(seqs);

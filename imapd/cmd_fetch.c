@@ -345,24 +345,57 @@ fetch_run(struct fetch_ctx *fc, const uint32_t *seqs, size_t n)
 		imap_reply(fc->cmd, "OK FETCH completed");
 }
 
+/* vanished_earlier: RFC 7162 3.2.6: the UIDs of set expunged since
+ * modseq, before the FETCH answers. */
+static void
+vanished_earlier(struct imap_session *s, const struct imap_seqset *set,
+    uint64_t modseq)
+{
+	uint32_t *gone;
+	size_t ngone, n = 0;
+
+	if (store_expunged_since(s->st, s->view.mailbox_id, modseq, &gone,
+	    &ngone) != 0)
+		return;
+	for (size_t i = 0; i < ngone; i++)
+		if (imap_seqset_has(set, gone[i], UINT32_MAX))
+			gone[n++] = gone[i];
+	if (n > 0)
+		imap_write_vanished(s, gone, n, true);
+	free(gone);
+}
+
 void
 imap_cmd_fetch(struct imap_session *s, struct imap_cmd *cmd)
 {
 	struct fetch_ctx fc;
+	struct imap_seqset set;
 	uint32_t *seqs;
 	size_t n;
 
 	memset(&fc, 0, sizeof(fc));
 	fc.s = s;
 	fc.cmd = cmd;
-	if (imap_view_seqset_arg(s, cmd, &seqs, &n) != 0)
+	if (imap_view_seqset_arg(s, cmd, &seqs, &n, &set) != 0)
 		return;
 	if (imap_parse_sp(&cmd->ps) != 0 ||
 	    imap_fetch_parse(&cmd->ps, &fc.req) != 0) {
+		imap_seqset_free(&set);
 		free(seqs);
 		imap_bad_syntax(cmd);
 		return;
 	}
+	/* RFC 7162 3.2.6: VANISHED is for UID FETCH with QRESYNC on. */
+	if (fc.req.vanished && (!cmd->uid || !s->qresync)) {
+		imap_seqset_free(&set);
+		imap_fetch_req_free(&fc.req);
+		free(seqs);
+		imap_reply(cmd, "BAD VANISHED needs UID FETCH and QRESYNC");
+		return;
+	}
+	if (fc.req.vanished)
+		vanished_earlier(s, &set, fc.req.modseq);
+	imap_seqset_free(&set);
 	/* RFC 3501 6.4.8: UID FETCH answers always carry the UID. */
 	if (cmd->uid)
 		fc.req.items |= IMAP_FETCH_UID;

@@ -303,6 +303,8 @@ eval(struct search_ctx *c, const struct imap_sk *sk)
 		return m->size > (int64_t)sk->size;
 	case IMAP_SK_SMALLER:
 		return m->size < (int64_t)sk->size;
+	case IMAP_SK_MODSEQ:
+		return m->modseq >= sk->modseq;
 	default:
 		return text_match(c, sk);
 	}
@@ -337,7 +339,8 @@ load_view(struct search_ctx *c)
 
 static void
 write_results(struct imap_session *s, struct imap_cmd *cmd,
-    const struct imap_search *search, const uint32_t *ids, size_t n)
+    const struct imap_search *search, const uint32_t *ids, size_t n,
+    uint64_t modseq)
 {
 	char *set;
 	size_t size;
@@ -346,6 +349,10 @@ write_results(struct imap_session *s, struct imap_cmd *cmd,
 		conn_printf(s->conn, "* SEARCH");
 		for (size_t i = 0; i < n; i++)
 			conn_printf(s->conn, " %u", ids[i]);
+		/* RFC 7162 3.1.5: the highest MODSEQ of what matched. */
+		if (search->modseq && n > 0)
+			conn_printf(s->conn, " (MODSEQ %llu)",
+			    (unsigned long long)modseq);
 		conn_printf(s->conn, "\r\n");
 		return;
 	}
@@ -369,6 +376,8 @@ write_results(struct imap_session *s, struct imap_cmd *cmd,
 		conn_printf(s->conn, " ALL %s", set);
 		free(set);
 	}
+	if (search->modseq && n > 0)
+		conn_printf(s->conn, " MODSEQ %llu", (unsigned long long)modseq);
 	conn_printf(s->conn, "\r\n");
 }
 
@@ -378,6 +387,7 @@ imap_cmd_search(struct imap_session *s, struct imap_cmd *cmd)
 	struct imap_search search;
 	struct search_ctx c;
 	uint32_t *ids, *uids;
+	uint64_t modseq = 0;
 	size_t nids = 0;
 	int ret;
 
@@ -391,6 +401,10 @@ imap_cmd_search(struct imap_session *s, struct imap_cmd *cmd)
 		imap_bad_syntax(cmd);
 		return;
 	}
+	/* RFC 7162 3.1.5: a MODSEQ key enables CONDSTORE. */
+	search.modseq = imap_search_uses_modseq(search.root);
+	if (search.modseq)
+		s->condstore = true;
 	memset(&c, 0, sizeof(c));
 	c.s = s;
 	c.cmd = cmd;
@@ -409,11 +423,13 @@ imap_cmd_search(struct imap_session *s, struct imap_cmd *cmd)
 		if (!eval(&c, search.root))
 			continue;
 		uids[nids] = c.msgs[c.cur].uid;
+		if (c.msgs[c.cur].modseq > modseq)
+			modseq = c.msgs[c.cur].modseq;
 		ids[nids++] = cmd->uid ? c.msgs[c.cur].uid : c.seqs[c.cur];
 	}
 	if ((search.ret & IMAP_SEARCH_RET_SAVE) != 0)
 		imap_view_save(s, uids, nids);
-	write_results(s, cmd, &search, ids, nids);
+	write_results(s, cmd, &search, ids, nids, modseq);
 	free(uids);
 	free(ids);
 	imap_reply(cmd, "OK %s completed", cmd->name);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/xalloc.h"
 #include "imapd/imap_session.h"
 
 /* first_unseen: the sequence number of the first message without \Seen,
@@ -32,9 +33,52 @@ first_unseen(struct imap_session *s)
 	return seq;
 }
 
-/* parse_select_params: RFC 7162 3.1.8 " (CONDSTORE)". */
+/* RFC 7162 3.2.5: what the client knew of the mailbox. */
+struct qresync_params {
+	bool given;
+	uint32_t uidvalidity;
+	uint64_t modseq;
+	struct imap_seqset known;	/* owned; n == 0: all */
+};
+
 static int
-parse_select_params(struct imap_session *s, struct imap_cmd *cmd)
+parse_qresync(struct imap_parser *ps, struct qresync_params *q)
+{
+	if (imap_parse_sp(ps) != 0 || imap_parse_char(ps, '(') != 0 ||
+	    imap_parse_nz_number(ps, &q->uidvalidity) != 0 ||
+	    imap_parse_sp(ps) != 0 || imap_parse_number64(ps, &q->modseq) != 0)
+		return -1;
+	q->given = true;
+	if (imap_parse_peek(ps, ' ') && ps->end - ps->p > 1 &&
+	    ps->p[1] != '(') {
+		ps->p++;
+		if (imap_parse_seqset(ps, &q->known) != 0)
+			return -1;
+	}
+	/* The sequence match data is a hint; it is read and not used. */
+	if (imap_parse_peek(ps, ' ')) {
+		struct imap_seqset a, b;
+
+		ps->p++;
+		if (imap_parse_char(ps, '(') != 0 ||
+		    imap_parse_seqset(ps, &a) != 0)
+			return -1;
+		if (imap_parse_sp(ps) != 0 || imap_parse_seqset(ps, &b) != 0) {
+			imap_seqset_free(&a);
+			return -1;
+		}
+		imap_seqset_free(&a);
+		imap_seqset_free(&b);
+		if (imap_parse_char(ps, ')') != 0)
+			return -1;
+	}
+	return imap_parse_char(ps, ')');
+}
+
+/* parse_select_params: RFC 7162 " (CONDSTORE)" or " (QRESYNC (...))". */
+static int
+parse_select_params(struct imap_session *s, struct imap_cmd *cmd,
+    struct qresync_params *q)
 {
 	struct imap_str word;
 
@@ -42,39 +86,103 @@ parse_select_params(struct imap_session *s, struct imap_cmd *cmd)
 		return 0;
 	if (imap_parse_sp(&cmd->ps) != 0 ||
 	    imap_parse_char(&cmd->ps, '(') != 0 ||
-	    imap_parse_atom(&cmd->ps, &word) != 0 ||
-	    !imap_str_is(&word, "CONDSTORE") ||
-	    imap_parse_char(&cmd->ps, ')') != 0 ||
-	    imap_parse_end(&cmd->ps) != 0) {
-		imap_bad_syntax(cmd);
-		return -1;
+	    imap_parse_atom(&cmd->ps, &word) != 0)
+		goto bad;
+	if (imap_str_is(&word, "QRESYNC")) {
+		/* RFC 7162 3.2.5: only once QRESYNC is enabled. */
+		if (!s->qresync) {
+			imap_reply(cmd, "BAD QRESYNC is not enabled");
+			return -1;
+		}
+		if (parse_qresync(&cmd->ps, q) != 0)
+			goto bad;
+	} else if (!imap_str_is(&word, "CONDSTORE")) {
+		goto bad;
 	}
+	if (imap_parse_char(&cmd->ps, ')') != 0 ||
+	    imap_parse_end(&cmd->ps) != 0)
+		goto bad;
 	s->condstore = true;
 	return 0;
+bad:
+	imap_bad_syntax(cmd);
+	return -1;
+}
+
+/* resync: RFC 7162 3.2.5.1: what was expunged and what changed since
+ * the client's MODSEQ, when its UIDVALIDITY is still good. */
+static void
+resync(struct imap_session *s, const struct qresync_params *q)
+{
+	struct store_message *msgs;
+	uint32_t *gone, *vanished;
+	size_t ngone, nvanished = 0, n, j = 0;
+
+	if (!q->given || q->uidvalidity != s->view.uidvalidity)
+		return;
+	if (store_expunged_since(s->st, s->view.mailbox_id, q->modseq, &gone,
+	    &ngone) == 0) {
+		vanished = xcalloc(ngone + 1, sizeof(*vanished));
+		for (size_t i = 0; i < ngone; i++)
+			if (q->known.n == 0 ||
+			    imap_seqset_has(&q->known, gone[i], UINT32_MAX))
+				vanished[nvanished++] = gone[i];
+		if (nvanished > 0)
+			imap_write_vanished(s, vanished, nvanished, true);
+		free(vanished);
+		free(gone);
+	}
+	if (store_message_list(s->st, s->view.mailbox_id, 1, 0, &msgs,
+	    &n) != 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (msgs[i].modseq <= q->modseq)
+			continue;
+		while (j < s->view.count && s->view.uids[j] < msgs[i].uid)
+			j++;
+		if (j == s->view.count || s->view.uids[j] != msgs[i].uid)
+			continue;
+		conn_printf(s->conn, "* %zu FETCH (UID %u FLAGS ", j + 1,
+		    msgs[i].uid);
+		imap_write_flags(s->conn, msgs[i].flags, msgs[i].keywords,
+		    false);
+		conn_printf(s->conn, " MODSEQ (%llu))\r\n",
+		    (unsigned long long)msgs[i].modseq);
+	}
+	store_message_list_free(&msgs, n);
 }
 
 static void
 select_mailbox(struct imap_session *s, struct imap_cmd *cmd, bool readonly)
 {
 	char name[LIMIT_MAILBOX_NAME * 2];
+	struct qresync_params q;
 	struct store_mailbox mb;
 	uint32_t unseen;
 	int ret;
 
+	memset(&q, 0, sizeof(q));
 	if (imap_mailbox_arg(cmd, name, sizeof(name)) != 0 ||
-	    parse_select_params(s, cmd) != 0)
+	    parse_select_params(s, cmd, &q) != 0) {
+		imap_seqset_free(&q.known);
 		return;
+	}
 	/* RFC 3501 6.3.1: a SELECT, even a failing one, leaves the
-	 * selected mailbox first. */
+	 * selected mailbox first; RFC 7162 3.2.11 says so with CLOSED. */
+	if (s->state == IMAP_STATE_SELECTED)
+		conn_printf(s->conn, "* OK [CLOSED] Previous mailbox "
+		    "closed\r\n");
 	imap_view_close(s);
 	s->state = IMAP_STATE_AUTH;
 	if ((ret = store_mailbox_get(s->st, s->user_id, name, &mb)) != 0) {
+		imap_seqset_free(&q.known);
 		imap_store_error(cmd, ret);
 		return;
 	}
 	ret = imap_view_open(s, &mb, readonly);
 	store_mailbox_clear(&mb);
 	if (ret != 0) {
+		imap_seqset_free(&q.known);
 		imap_store_error(cmd, ret);
 		return;
 	}
@@ -93,6 +201,8 @@ select_mailbox(struct imap_session *s, struct imap_cmd *cmd, bool readonly)
 	    "* OK [UIDNEXT %u] Predicted next UID\r\n"
 	    "* OK [HIGHESTMODSEQ %llu] Highest\r\n", s->view.uidvalidity,
 	    s->view.uidnext, (unsigned long long)s->view.highestmodseq);
+	resync(s, &q);
+	imap_seqset_free(&q.known);
 	imap_reply(cmd, "OK [%s] %s completed", readonly ? "READ-ONLY" :
 	    "READ-WRITE", cmd->name);
 }
@@ -151,7 +261,7 @@ imap_cmd_expunge(struct imap_session *s, struct imap_cmd *cmd)
 	int ret;
 
 	/* UID EXPUNGE (RFC 4315 2.1): only the \Deleted among these. */
-	if (cmd->uid && imap_view_seqset_arg(s, cmd, &seqs, &n) != 0)
+	if (cmd->uid && imap_view_seqset_arg(s, cmd, &seqs, &n, NULL) != 0)
 		return;
 	if (imap_parse_end(&cmd->ps) != 0) {
 		free(seqs);

@@ -6,6 +6,7 @@
  * .SILENT); the session's sync then skips those messages so they are not
  * reported twice.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,7 +39,8 @@ parse_store_att(struct imap_cmd *cmd, enum store_flag_op *op_r,
 /* report_flags: "* n FETCH (FLAGS (...))" for each stored message. */
 static void
 report_flags(struct imap_session *s, struct imap_cmd *cmd,
-    const uint32_t *seqs, const uint32_t *uids, size_t n)
+    const uint32_t *seqs, const uint32_t *uids, size_t n,
+    const uint32_t *refused, size_t nrefused)
 {
 	struct store_message *msgs;
 	size_t count, j = 0;
@@ -49,8 +51,9 @@ report_flags(struct imap_session *s, struct imap_cmd *cmd,
 	for (size_t i = 0; i < n; i++) {
 		while (j < count && msgs[j].uid < uids[i])
 			j++;
-		if (j == count || msgs[j].uid != uids[i])
-			continue;	/* expunged meanwhile */
+		if (j == count || msgs[j].uid != uids[i] ||
+		    imap_uid_in(refused, nrefused, uids[i]))
+			continue;	/* expunged meanwhile, or not changed */
 		conn_printf(s->conn, "* %u FETCH (FLAGS ", seqs[i]);
 		imap_write_flags(s->conn, msgs[j].flags, msgs[j].keywords,
 		    false);
@@ -65,19 +68,64 @@ report_flags(struct imap_session *s, struct imap_cmd *cmd,
 	store_message_list_free(&msgs, count);
 }
 
+/* parse_unchangedsince: RFC 7162 3.1.3 " (UNCHANGEDSINCE n)", or
+ * nothing (*since_r UINT64_MAX). */
+static int
+parse_unchangedsince(struct imap_session *s, struct imap_cmd *cmd,
+    uint64_t *since_r)
+{
+	struct imap_parser *ps = &cmd->ps;
+	struct imap_str word;
+
+	*since_r = UINT64_MAX;
+	if (ps->end - ps->p < 2 || ps->p[0] != ' ' || ps->p[1] != '(')
+		return 0;
+	ps->p += 2;
+	if (imap_parse_atom(ps, &word) != 0 ||
+	    !imap_str_is(&word, "UNCHANGEDSINCE") || imap_parse_sp(ps) != 0 ||
+	    imap_parse_number64(ps, since_r) != 0 ||
+	    imap_parse_char(ps, ')') != 0)
+		return -1;
+	s->condstore = true;
+	return 0;
+}
+
+/* modified_code: "[MODIFIED set] " for the refused UIDs, as sequence
+ * numbers unless UID STORE. */
+static void
+modified_code(const struct imap_cmd *cmd, const uint32_t *seqs, const uint32_t *uids, size_t n,
+    const uint32_t *refused, size_t nrefused, char *out, size_t size)
+{
+	uint32_t *ids = xcalloc(nrefused + 1, sizeof(*ids));
+	char *set = xmalloc(size);
+	size_t k = 0;
+
+	for (size_t i = 0; i < n && k < nrefused; i++)
+		if (imap_uid_in(refused, nrefused, uids[i]))
+			ids[k++] = cmd->uid ? uids[i] : seqs[i];
+	out[0] = '\0';
+	if (imap_uidset_format(ids, k, set, size) == 0)
+		snprintf(out, size, "[MODIFIED %s] ", set);
+	free(set);
+	free(ids);
+}
+
 void
 imap_cmd_store(struct imap_session *s, struct imap_cmd *cmd)
 {
+	char code[sizeof(cmd->reply) - 64];
 	struct imap_flags flags;
 	enum store_flag_op op;
-	uint32_t *seqs, *uids;
-	size_t n;
+	uint32_t *seqs, *uids, *refused;
+	uint64_t since;
+	size_t n, nrefused = 0;
 	bool silent;
 	int ret;
 
-	if (imap_view_seqset_arg(s, cmd, &seqs, &n) != 0)
+	if (imap_view_seqset_arg(s, cmd, &seqs, &n, NULL) != 0)
 		return;
-	if (imap_parse_sp(&cmd->ps) != 0 ||
+	if (parse_unchangedsince(s, cmd, &since) != 0 ||
+	    imap_parse_sp(&cmd->ps) != 0 ||
 	    parse_store_att(cmd, &op, &silent) != 0 ||
 	    imap_parse_sp(&cmd->ps) != 0 ||
 	    imap_parse_flags(&cmd->ps, &flags) != 0 ||
@@ -92,18 +140,31 @@ imap_cmd_store(struct imap_session *s, struct imap_cmd *cmd)
 		return;
 	}
 	uids = imap_view_uids(s, seqs, n);
-	ret = n == 0 ? 0 : store_flags_update(s->st, s->view.mailbox_id, uids,
-	    n, op, flags.flags, flags.keywords);
+	refused = xcalloc(n + 1, sizeof(*refused));
+	ret = n == 0 ? 0 : store_flags_update_cond(s->st, s->view.mailbox_id,
+	    uids, n, op, flags.flags, flags.keywords, since, refused,
+	    &nrefused);
 	if (ret == STORE_ERR_LIMIT) {
 		imap_reply(cmd, "NO [LIMIT] Too many keywords on a message");
 	} else if (ret != 0) {
 		imap_store_error(cmd, ret);
 	} else {
-		if (!silent)
-			report_flags(s, cmd, seqs, uids, n);
+		/* RFC 7162 3.1.3: a conditional STORE reports what it
+		 * changed even when .SILENT. */
+		if (!silent || since != UINT64_MAX)
+			report_flags(s, cmd, seqs, uids, n, refused,
+			    nrefused);
 		imap_view_sync(s, cmd->uid, uids, n);
-		imap_reply(cmd, "OK STORE completed");
+		if (nrefused > 0) {
+			modified_code(cmd, seqs, uids, n, refused,
+			    nrefused, code, sizeof(code));
+			imap_reply(cmd, "OK %sConditional STORE failed",
+			    code);
+		} else {
+			imap_reply(cmd, "OK STORE completed");
+		}
 	}
+	free(refused);
 	free(uids);
 	free(seqs);
 }

@@ -321,6 +321,21 @@ fail:
 	return -1;
 }
 
+bool
+imap_seqset_has(const struct imap_seqset *set, uint32_t x, uint32_t star)
+{
+	for (size_t i = 0; i < set->n; i++) {
+		uint64_t lo = set->v[i].lo == IMAP_SEQ_STAR ? star :
+		    set->v[i].lo;
+		uint64_t hi = set->v[i].hi == IMAP_SEQ_STAR ? star :
+		    set->v[i].hi;
+
+		if ((x >= lo && x <= hi) || (x >= hi && x <= lo))
+			return true;
+	}
+	return false;
+}
+
 void
 imap_seqset_free(struct imap_seqset *set)
 {

@@ -79,6 +79,9 @@ struct imap_seqset {
 };
 int imap_parse_seqset(struct imap_parser *ps, struct imap_seqset *set_r);
 void imap_seqset_free(struct imap_seqset *set);
+/* imap_seqset_has: x is in one of the set's ranges, '*' being star. */
+bool imap_seqset_has(const struct imap_seqset *set, uint32_t x,
+    uint32_t star);
 
 /* Flags of a flag list (RFC 3501 flag-list, or a single flag with
  * list == false): system flags as STORE_FLAG_* bits, keywords

@@ -35,6 +35,7 @@ enum imap_sk_type {
 	IMAP_SK_HEADER,		/* field and value */
 	IMAP_SK_BODY,
 	IMAP_SK_TEXT,
+	IMAP_SK_MODSEQ,		/* RFC 7162 3.1.5: MODSEQ >= modseq */
 };
 
 struct imap_sk {
@@ -45,6 +46,7 @@ struct imap_sk {
 	uint32_t flag;			/* FLAG, NOFLAG: STORE_FLAG_* */
 	uint32_t size;			/* LARGER, SMALLER */
 	int64_t day;			/* date keys: days since the epoch */
+	uint64_t modseq;		/* MODSEQ */
 	struct imap_str field;		/* HEADER: the field name */
 	struct imap_str value;		/* HEADER, BODY, TEXT, KEYWORD */
 	void *data;			/* the evaluator's (cmd_search.c) */
@@ -54,6 +56,7 @@ struct imap_sk {
 struct imap_search {
 	struct imap_sk *root;		/* owned: an AND of the keys */
 	bool esearch;			/* RETURN (...) was given (RFC 4731) */
+	bool modseq;			/* a MODSEQ key is used (RFC 7162) */
 	unsigned int ret;		/* IMAP_SEARCH_RET_* */
 };
 
@@ -79,6 +82,8 @@ enum imap_search_parse_result {
  * On success *search_r is filled; free with imap_search_free().
  */
 int imap_search_parse(struct imap_parser *ps, struct imap_search *search_r);
+/* imap_search_uses_modseq: some key of the tree is MODSEQ. */
+bool imap_search_uses_modseq(const struct imap_sk *sk);
 void imap_search_free(struct imap_search *search);
 
 /* imap_date_parse: the day (days since the epoch) of an RFC 5322

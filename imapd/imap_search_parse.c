@@ -179,6 +179,20 @@ parse_word_key(struct imap_parser *ps, unsigned int depth,
 		*sk_r = sk;
 		return imap_parse_seqset(ps, &sk->set);
 	}
+	if (imap_str_is(word, "MODSEQ")) {
+		struct imap_str entry, type;
+
+		sk = sk_new(IMAP_SK_MODSEQ);
+		*sk_r = sk;
+		/* The entry name and type (per-flag MODSEQs) are read; one
+		 * MODSEQ a message covers them all. */
+		if (imap_parse_peek(ps, '"') &&
+		    (imap_parse_string(ps, &entry) != 0 ||
+		    imap_parse_sp(ps) != 0 || imap_parse_atom(ps, &type) != 0 ||
+		    imap_parse_sp(ps) != 0))
+			return -1;
+		return imap_parse_number64(ps, &sk->modseq);
+	}
 	if (imap_str_is(word, "NOT")) {
 		sk = sk_new(IMAP_SK_NOT);
 		*sk_r = sk;
@@ -298,6 +312,16 @@ imap_search_parse(struct imap_parser *ps, struct imap_search *search_r)
 		return IMAP_SEARCH_SYNTAX;
 	}
 	return IMAP_SEARCH_OK;
+}
+
+bool
+imap_search_uses_modseq(const struct imap_sk *sk)
+{
+	for (; sk != NULL; sk = sk->next)
+		if (sk->type == IMAP_SK_MODSEQ ||
+		    imap_search_uses_modseq(sk->child))
+			return true;
+	return false;
 }
 
 void

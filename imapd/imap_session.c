@@ -122,6 +122,7 @@ imap_capability(const struct imap_session *s, char *out, size_t size)
 	snprintf(out, size, "IMAP4rev1 LITERAL+ SASL-IR CHILDREN UNSELECT "
 	    "UIDPLUS MOVE NAMESPACE ID ENABLE IDLE QUOTA QUOTA=RES-STORAGE "
 	    "SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED LIST-STATUS "
+	    "CONDSTORE QRESYNC "
 	    "STATUS=SIZE APPENDLIMIT=%ld%s%s", (long)LIMIT_MESSAGE_SIZE,
 	    s->state == IMAP_STATE_NOT_AUTH && !conn_is_tls(s->conn) &&
 	    s->svc == CONFIG_SVC_IMAP ? " STARTTLS" : "",

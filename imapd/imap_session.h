@@ -241,9 +241,14 @@ int imap_view_resolve(struct imap_session *s, struct imap_cmd *cmd,
     const struct imap_seqset *set, bool uid, uint32_t **seqs_r,
     size_t *count_r);
 /* imap_view_seqset_arg: parses SP and a sequence set (a UID set for a UID
- * command) and resolves it as imap_view_resolve() does. */
+ * command) and resolves it as imap_view_resolve() does; the set as
+ * written goes to *raw_r when not NULL (free it). */
 int imap_view_seqset_arg(struct imap_session *s, struct imap_cmd *cmd,
-    uint32_t **seqs_r, size_t *count_r);
+    uint32_t **seqs_r, size_t *count_r, struct imap_seqset *raw_r);
+/* imap_write_vanished: "* VANISHED [(EARLIER)] uid-set" (RFC 7162
+ * 3.2.10) for uids (ascending or descending; may be reversed in place). */
+void imap_write_vanished(struct imap_session *s, uint32_t *uids, size_t n,
+    bool earlier);
 /* imap_view_save: keeps uids[0..n) (ascending) as the result "$" names. */
 void imap_view_save(struct imap_session *s, const uint32_t *uids, size_t n);
 /* imap_view_uids: the UIDs of sequence numbers seqs[0..n), malloc'd. */

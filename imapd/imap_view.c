@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "common/xalloc.h"
 #include "imapd/imap_session.h"
 
@@ -98,14 +99,16 @@ imap_uid_in(const uint32_t *uids, size_t n, uint32_t uid)
 	return false;
 }
 
-/* expunge_gone: "* n EXPUNGE" for each view message not in msgs (both
- * ascending), highest number first so the others keep theirs. */
+/* expunge_gone: reports each view message not in msgs (both ascending)
+ * as gone: "* n EXPUNGE", highest number first so the others keep
+ * theirs, or with QRESYNC one "* VANISHED uid-set" (RFC 7162 3.2.10). */
 static void
 expunge_gone(struct imap_session *s, const struct store_message *msgs,
     size_t n)
 {
 	struct imap_view *v = &s->view;
-	uint32_t kept = 0;
+	uint32_t *gone = xcalloc((size_t)v->count + 1, sizeof(*gone));
+	uint32_t kept = 0, ngone = 0;
 	size_t j = n;
 
 	for (uint32_t i = v->count; i > 0; i--) {
@@ -115,13 +118,40 @@ expunge_gone(struct imap_session *s, const struct store_message *msgs,
 			j--;
 		if (j > 0 && msgs[j - 1].uid == uid)
 			continue;
-		conn_printf(s->conn, "* %u EXPUNGE\r\n", i);
+		if (!s->qresync)
+			conn_printf(s->conn, "* %u EXPUNGE\r\n", i);
+		gone[ngone++] = uid;
 		v->uids[i - 1] = 0;
 	}
+	if (s->qresync && ngone > 0)
+		imap_write_vanished(s, gone, ngone, false);
+	free(gone);
 	for (uint32_t i = 0; i < v->count; i++)
 		if (v->uids[i] != 0)
 			v->uids[kept++] = v->uids[i];
 	v->count = kept;
+}
+
+void
+imap_write_vanished(struct imap_session *s, uint32_t *uids, size_t n,
+    bool earlier)
+{
+	size_t size = n * 22 + 1;
+	char *set = xmalloc(size);
+
+	/* Callers may hand them in either order. */
+	if (n > 1 && uids[0] > uids[n - 1])
+		for (size_t i = 0; i < n / 2; i++) {
+			uint32_t t = uids[i];
+
+			uids[i] = uids[n - 1 - i];
+			uids[n - 1 - i] = t;
+		}
+	if (imap_uidset_format(uids, n, set, size) != 0)
+		fatal("imap: VANISHED set larger than its bound");
+	conn_printf(s->conn, "* VANISHED %s%s\r\n",
+	    earlier ? "(EARLIER) " : "", set);
+	free(set);
 }
 
 /* has_gone: some view message is not in msgs. */
@@ -264,7 +294,7 @@ imap_view_resolve(struct imap_session *s, struct imap_cmd *cmd,
 
 int
 imap_view_seqset_arg(struct imap_session *s, struct imap_cmd *cmd,
-    uint32_t **seqs_r, size_t *count_r)
+    uint32_t **seqs_r, size_t *count_r, struct imap_seqset *raw_r)
 {
 	struct imap_seqset set;
 	int ret;
@@ -275,8 +305,20 @@ imap_view_seqset_arg(struct imap_session *s, struct imap_cmd *cmd,
 		return -1;
 	}
 	ret = imap_view_resolve(s, cmd, &set, cmd->uid, seqs_r, count_r);
-	imap_seqset_free(&set);
+	if (ret == 0 && raw_r != NULL)
+		*raw_r = set;
+	else
+		imap_seqset_free(&set);
 	return ret;
+}
+
+void
+imap_view_save(struct imap_session *s, const uint32_t *uids, size_t n)
+{
+	free(s->view.saved);
+	s->view.saved = xcalloc(n + 1, sizeof(*uids));
+	memcpy(s->view.saved, uids, n * sizeof(*uids));
+	s->view.nsaved = n;
 }
 
 uint32_t *
@@ -287,13 +329,4 @@ imap_view_uids(const struct imap_session *s, const uint32_t *seqs, size_t n)
 	for (size_t i = 0; i < n; i++)
 		uids[i] = s->view.uids[seqs[i] - 1];
 	return uids;
-}
-
-void
-imap_view_save(struct imap_session *s, const uint32_t *uids, size_t n)
-{
-	free(s->view.saved);
-	s->view.saved = xcalloc(n + 1, sizeof(*uids));
-	memcpy(s->view.saved, uids, n * sizeof(*uids));
-	s->view.nsaved = n;
 }

@@ -146,7 +146,8 @@ apply_flags(uint32_t cur, enum store_flag_op op, uint32_t flags)
 static int
 update_one(struct store *st, int64_t mailbox_id, uint32_t uid,
     enum store_flag_op op, uint32_t flags, const struct kwlist *change,
-    uint64_t *modseq, bool *changed_r)
+    uint64_t unchangedsince, uint64_t *modseq, bool *changed_r,
+    bool *refused_r)
 {
 	struct store_message m;
 	uint32_t new_flags;
@@ -155,8 +156,14 @@ update_one(struct store *st, int64_t mailbox_id, uint32_t uid,
 	int rc, ret;
 
 	*changed_r = false;
+	*refused_r = false;
 	if ((ret = store_message_get(st, mailbox_id, uid, &m)) != 0)
 		return ret == STORE_ERR_NOT_FOUND ? 0 : ret;
+	/* RFC 7162 3.1.3: changed since the client looked: leave it. */
+	if (m.modseq > unchangedsince) {
+		*refused_r = true;
+		goto out;
+	}
 	new_flags = apply_flags(m.flags, op, flags);
 	if ((ret = apply(m.keywords, op, change, &new_kw)) != 0)
 		goto out;
@@ -192,13 +199,26 @@ store_flags_update(struct store *st, int64_t mailbox_id,
     const uint32_t *uids, size_t count, enum store_flag_op op, uint32_t flags,
     const char *keywords)
 {
+	return store_flags_update_cond(st, mailbox_id, uids, count, op, flags,
+	    keywords, UINT64_MAX, NULL, NULL);
+}
+
+int
+store_flags_update_cond(struct store *st, int64_t mailbox_id,
+    const uint32_t *uids, size_t count, enum store_flag_op op, uint32_t flags,
+    const char *keywords, uint64_t unchangedsince, uint32_t *modified_r,
+    size_t *nmodified_r)
+{
 	struct kwlist change;
 	char *copy;
 	uint64_t modseq = 0;
 	int64_t owner;
-	bool changed, any = false;
+	bool changed, refused, any = false;
+	size_t nmodified = 0;
 	int ret;
 
+	if (nmodified_r != NULL)
+		*nmodified_r = 0;
 	if ((flags & ~STORE_FLAGS_ALL) != 0 || op < STORE_FLAGS_REPLACE ||
 	    op > STORE_FLAGS_REMOVE)
 		return STORE_ERR_INVALID;
@@ -211,12 +231,17 @@ store_flags_update(struct store *st, int64_t mailbox_id,
 	/* RFC 7162 3.1: one MODSEQ for all messages one command changes. */
 	for (size_t i = 0; i < count; i++) {
 		if ((ret = update_one(st, mailbox_id, uids[i], op, flags,
-		    &change, &modseq, &changed)) != 0)
+		    &change, unchangedsince, &modseq, &changed,
+		    &refused)) != 0)
 			goto fail;
 		any |= changed;
+		if (refused && modified_r != NULL)
+			modified_r[nmodified++] = uids[i];
 	}
 	if ((ret = st_commit(st)) != 0)
 		goto out;
+	if (nmodified_r != NULL)
+		*nmodified_r = nmodified;
 	if (any)
 		st_notify(st, owner);
 	goto out;

@@ -348,6 +348,23 @@ int store_remove(struct store *st, int64_t mailbox_id, const uint32_t *uids,
     size_t count, uint32_t **removed_r, size_t *removed_count_r);
 
 /*
+ * store_flags_update_cond: store_flags_update() with RFC 7162 3.1.3's
+ * UNCHANGEDSINCE: a message whose MODSEQ is above unchangedsince is left
+ * as it is and its UID goes to modified_r (count entries, may be NULL),
+ * *nmodified_r their number. UINT64_MAX: no condition.
+ */
+int store_flags_update_cond(struct store *st, int64_t mailbox_id,
+    const uint32_t *uids, size_t count, enum store_flag_op op, uint32_t flags,
+    const char *keywords, uint64_t unchangedsince, uint32_t *modified_r,
+    size_t *nmodified_r);
+
+/* store_expunged_since: the UIDs (ascending, malloc'd) of the messages
+ * of mailbox_id expunged with a MODSEQ above modseq (QRESYNC's VANISHED,
+ * RFC 7162 3.2.5). */
+int store_expunged_since(struct store *st, int64_t mailbox_id,
+    uint64_t modseq, uint32_t **uids_r, size_t *count_r);
+
+/*
  * store_maildrop_lock: an exclusive lock on user_id's maildrop across
  * processes and threads (POP3 RFC 1939 8: one session at a time), held
  * until store_maildrop_unlock() or the process ends. Returns 0 with
