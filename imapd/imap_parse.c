@@ -32,10 +32,13 @@ imap_is_atom_char(unsigned char c)
 	return strchr("(){ %*\"\\]", c) == NULL;
 }
 
+/* is_astring_char: RFC 3501's ASTRING-CHAR, and 8-bit bytes: clients
+ * send UTF-8 search terms and user names unquoted (Python's imaplib
+ * does), and refusing them helps no one. */
 static bool
 is_astring_char(unsigned char c)
 {
-	return imap_is_atom_char(c) || c == ']';
+	return imap_is_atom_char(c) || c == ']' || c >= 0x80;
 }
 
 static bool
@@ -106,7 +109,7 @@ take_while(struct imap_parser *ps, bool (*ok)(unsigned char),
 static bool
 is_tag_char(unsigned char c)
 {
-	return is_astring_char(c) && c != '+';
+	return (imap_is_atom_char(c) || c == ']') && c != '+';
 }
 
 int

@@ -377,8 +377,8 @@ copy_or_move(struct store *st, int64_t src, const uint32_t *uids,
 	int64_t dst_owner = 0;
 	int ret;
 
-	if (src == dst && move)
-		return STORE_ERR_INVALID;
+	/* A move within one mailbox gives the messages new UIDs and
+	 * expunges the old ones (RFC 6851 3.1: COPY, then EXPUNGE). */
 	if ((ret = st_begin(st)) != 0)
 		return ret;
 	if ((ret = transfer(st, src, uids, count, dst, move, new_uids_r,

@@ -325,7 +325,8 @@ int store_flags_update(struct store *st, int64_t mailbox_id,
  * from src to dst in one transaction, keeping flags, keywords and internal
  * dates. new_uids_r (count entries, may be NULL) gets the UID in dst of
  * each, or 0 where the source UID did not exist. Copy checks the quota;
- * move does not change usage.
+ * move does not change usage. src and dst may be the same mailbox: the
+ * messages get new UIDs (a move records the old ones as expunged).
  */
 int store_copy(struct store *st, int64_t src_mailbox_id, const uint32_t *uids,
     size_t count, int64_t dst_mailbox_id, uint32_t *new_uids_r);

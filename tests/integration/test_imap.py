@@ -2074,6 +2074,23 @@ def test_move(server, conns, user):
     assert [m[0] for m in messages(server, user)] == [1]
 
 
+def test_move_into_the_selected_mailbox(server, conns, user):
+    # RFC 6851 3.1: MOVE is COPY then EXPUNGE; into the selected mailbox
+    # the message gets a new UID (mbsync does this with a Trash folder).
+    stored = fill(server, user, 2)
+    c = conns.login(server, user)
+    ok(c.select())
+    r = ok(c.cmd('UID MOVE 1 "INBOX"'))
+    assert expunges(r) == [1], r
+    assert any(b"[COPYUID " in line and b" 1 3]" in line
+               for line in r.untagged), r
+    assert [m[0] for m in messages(server, user)] == [2, 3]
+    assert show(server, user, 3) == stored[0]
+    # The new copy is announced with the expunge (RFC 3501 7.3.1).
+    assert r.untagged.index(b"* 1 EXPUNGE") < r.untagged.index(
+        b"* 2 EXISTS"), r
+
+
 def test_namespace(server, conns, user):
     c = conns.login(server, user)
     if "NAMESPACE" not in caps_after_login(c):
