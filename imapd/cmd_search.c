@@ -120,16 +120,35 @@ unprepare(struct imap_sk *sk)
 	}
 }
 
-/* load: the current message's header and body text, decoded and folded.
- * A message that cannot be read matches no text key. */
+/* decode: the header and body text of the current message decoded from
+ * its raw bytes, when the store kept no text for it. */
+static void
+decode(struct search_ctx *c, struct buf *hdr, struct buf *body)
+{
+	const struct store_message *m = &c->msgs[c->cur];
+	struct mime_message mime;
+	char *data;
+	size_t len;
+
+	if (store_body_read(c->s->st, c->s->view.mailbox_id, m->uid, &data,
+	    &len) != 0)
+		return;
+	mime_parse(data, len, &mime);
+	(void)mime_text_headers(data, len, &mime, hdr);
+	(void)mime_text_body(data, len, &mime, body);
+	mime_message_free(&mime);
+	free(data);
+}
+
+/* load: the current message's header and body text, decoded and folded:
+ * the store's indexed text, or decoded anew. A message that cannot be
+ * read matches no text key. */
 static void
 load(struct search_ctx *c)
 {
 	const struct store_message *m = &c->msgs[c->cur];
-	struct mime_message mime;
-	struct buf raw;
-	char *data;
-	size_t len;
+	struct buf hdr, body;
+	char *h, *b;
 
 	if (c->loaded)
 		return;
@@ -137,19 +156,20 @@ load(struct search_ctx *c)
 	buf_reset(&c->hdr);
 	buf_reset(&c->body);
 	c->sent_day = m->internal_date / 86400;
-	if (store_body_read(c->s->st, c->s->view.mailbox_id, m->uid, &data,
-	    &len) != 0)
-		return;
-	mime_parse(data, len, &mime);
-	buf_init(&raw, TEXT_MAX);
-	if (mime_text_headers(data, len, &mime, &raw) == 0)
-		(void)mime_text_fold(raw.data, raw.len, &c->hdr);
-	buf_reset(&raw);
-	if (mime_text_body(data, len, &mime, &raw) == 0)
-		(void)mime_text_fold(raw.data, raw.len, &c->body);
-	buf_free(&raw);
-	mime_message_free(&mime);
-	free(data);
+	buf_init(&hdr, TEXT_MAX);
+	buf_init(&body, TEXT_MAX);
+	if (store_body_text(c->s->st, m->body_id, &h, &b) == 0) {
+		(void)buf_append(&hdr, h, strlen(h));
+		(void)buf_append(&body, b, strlen(b));
+		free(h);
+		free(b);
+	} else {
+		decode(c, &hdr, &body);
+	}
+	(void)mime_text_fold(hdr.data, hdr.len, &c->hdr);
+	(void)mime_text_fold(body.data, body.len, &c->body);
+	buf_free(&hdr);
+	buf_free(&body);
 }
 
 static bool

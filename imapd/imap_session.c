@@ -122,7 +122,7 @@ imap_capability(const struct imap_session *s, char *out, size_t size)
 	snprintf(out, size, "IMAP4rev1 LITERAL+ SASL-IR CHILDREN UNSELECT "
 	    "UIDPLUS MOVE NAMESPACE ID ENABLE IDLE QUOTA QUOTA=RES-STORAGE "
 	    "SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED LIST-STATUS "
-	    "CONDSTORE QRESYNC "
+	    "CONDSTORE QRESYNC ESEARCH SEARCHRES "
 	    "STATUS=SIZE APPENDLIMIT=%ld%s%s", (long)LIMIT_MESSAGE_SIZE,
 	    s->state == IMAP_STATE_NOT_AUTH && !conn_is_tls(s->conn) &&
 	    s->svc == CONFIG_SVC_IMAP ? " STARTTLS" : "",
@@ -193,6 +193,8 @@ static const struct imap_command_def commands[] = {
 	{ "FETCH", imap_cmd_fetch,
 	    CMD_STATE_SELECTED | CMD_FLAG_UID | CMD_FLAG_USES_SEQS },
 	{ "STORE", imap_cmd_store,
+	    CMD_STATE_SELECTED | CMD_FLAG_UID | CMD_FLAG_USES_SEQS },
+	{ "SEARCH", imap_cmd_search,
 	    CMD_STATE_SELECTED | CMD_FLAG_UID | CMD_FLAG_USES_SEQS },
 	{ "COPY", imap_cmd_copy, CMD_STATE_SELECTED | CMD_FLAG_UID },
 	{ "MOVE", imap_cmd_move, CMD_STATE_SELECTED | CMD_FLAG_UID },

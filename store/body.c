@@ -3,7 +3,9 @@
  * (keyed by SHA-256), in LIMIT_BODY_CHUNK pieces so that readers can
  * stream them with short statements, with what IMAP answers without
  * reading them (ENVELOPE, BODYSTRUCTURE, BODY) computed by mime_parse()
- * once, when the body is first stored.
+ * once, when the body is first stored, and its decoded text
+ * (mime_text.h, at most ST_TEXT_MAX per column) put in the search index
+ * then (search.c reads it).
  *
  * Reference counts are kept by the triggers on messages (schema.c); a body
  * whose last message goes is deleted with its chunks. Body ids are never
@@ -17,27 +19,40 @@
 #include "common/limits.h"
 #include "common/log.h"
 #include "common/mime.h"
+#include "common/mime_text.h"
 #include "common/xalloc.h"
 #include "internal.h"
 
 _Static_assert(ST_SHA256_LEN == crypto_hash_sha256_BYTES,
     "ST_SHA256_LEN is not the size of a SHA-256");
 
-/* mime_strings: the three IMAP strings of data, malloc'd into *mime_r. */
+/* body_parse: the three IMAP strings of body's data (malloc'd into
+ * body->mime), and, unless mime_only, its search text. */
 static void
-mime_strings(const char *data, size_t len, struct store_body_mime *mime_r)
+body_parse(struct st_body *body, bool mime_only)
 {
 	struct mime_message msg;
 
 	/* mime.h: any input parses; only allocation failure (fatal) can
 	 * stop it. */
-	if (mime_parse(data, len, &msg) != 0)
+	if (mime_parse(body->data, body->len, &msg) != 0)
 		fatal("store: mime_parse failed");
-	mime_r->envelope = msg.envelope;
-	mime_r->bodystructure = msg.bodystructure;
-	mime_r->body = msg.body;
+	body->mime.envelope = msg.envelope;
+	body->mime.bodystructure = msg.bodystructure;
+	body->mime.body = msg.body;
 	msg.envelope = msg.bodystructure = msg.body = NULL;
+	if (!mime_only) {
+		/* -1: the text is cut at ST_TEXT_MAX, the rest unindexed */
+		buf_init(&body->text_hdr, ST_TEXT_MAX);
+		buf_init(&body->text_body, ST_TEXT_MAX);
+		body->text_partial = mime_text_headers(body->data, body->len,
+		    &msg, &body->text_hdr) < 0;
+		if (mime_text_body(body->data, body->len, &msg,
+		    &body->text_body) < 0)
+			body->text_partial = true;
+	}
 	mime_message_free(&msg);
+	body->parsed = true;
 }
 
 void
@@ -111,8 +126,7 @@ st_body_prepare(struct store *st, const char *data, size_t len,
 	/* A body stored already is not parsed again. */
 	if ((ret = find_body(st, body_r->sha256, &id)) != STORE_ERR_NOT_FOUND)
 		return ret;
-	mime_strings(data, len, &body_r->mime);
-	body_r->parsed = true;
+	body_parse(body_r, false);
 	return 0;
 }
 
@@ -120,8 +134,36 @@ void
 st_body_clear(struct st_body *body)
 {
 	store_body_mime_clear(&body->mime);
+	buf_free(&body->text_hdr);
+	buf_free(&body->text_body);
 	memset(body, 0, sizeof(*body));
 }
+
+/* bind_buf: binds the text in b (may be empty) to parameter i. */
+static void
+bind_buf(sqlite3_stmt *stmt, int i, const struct buf *b)
+{
+	sqlite3_bind_text(stmt, i, b->data != NULL ? b->data : "", (int)b->len,
+	    SQLITE_STATIC);
+}
+
+/* text_insert: the search index row of body id. */
+static int
+text_insert(struct store *st, sqlite3_stmt *stmt, int64_t id,
+    const struct st_body *body)
+{
+	int rc;
+
+	sqlite3_bind_int64(stmt, 1, id);
+	bind_buf(stmt, 2, &body->text_hdr);
+	bind_buf(stmt, 3, &body->text_body);
+	rc = sqlite3_step(stmt);
+	st_done(stmt);
+	return rc == SQLITE_DONE ? 0 : st_err(st, rc);
+}
+
+#define TEXT_INSERT_SQL \
+	"INSERT INTO body_text (rowid, hdr, body) VALUES (?, ?, ?)"
 
 int
 st_body_put(struct store *st, struct st_body *body, int64_t *body_id_r)
@@ -133,15 +175,13 @@ st_body_put(struct store *st, struct st_body *body, int64_t *body_id_r)
 	if ((ret = find_body(st, body->sha256, body_id_r)) !=
 	    STORE_ERR_NOT_FOUND)
 		return ret;
-	if (!body->parsed) {
-		mime_strings(body->data, body->len, &body->mime);
-		body->parsed = true;
-	}
+	if (!body->parsed)
+		body_parse(body, false);
 	if ((ret = st_new_id(st, ST_NEW_ID_SQL("body_id", "bodies"),
 	    &id)) != 0)
 		return ret;
 	stmt = st_stmt(st, "INSERT INTO bodies (id, sha256, size, envelope,"
-	    " bodystructure, body) VALUES (?, ?, ?, ?, ?, ?)");
+	    " bodystructure, body, text_partial) VALUES (?, ?, ?, ?, ?, ?, ?)");
 	if (stmt == NULL)
 		return STORE_ERR_TEMP;
 	sqlite3_bind_int64(stmt, 1, id);
@@ -151,10 +191,15 @@ st_body_put(struct store *st, struct st_body *body, int64_t *body_id_r)
 	sqlite3_bind_text(stmt, 5, body->mime.bodystructure, -1,
 	    SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 6, body->mime.body, -1, SQLITE_STATIC);
+	sqlite3_bind_int(stmt, 7, body->text_partial);
 	rc = sqlite3_step(stmt);
 	st_done(stmt);
 	if (rc != SQLITE_DONE)
 		return st_err(st, rc);
+	if ((stmt = st_stmt(st, TEXT_INSERT_SQL)) == NULL)
+		return STORE_ERR_TEMP;
+	if ((ret = text_insert(st, stmt, id, body)) != 0)
+		return ret;
 	*body_id_r = id;
 	return insert_chunks(st, id, body->data, body->len);
 }
@@ -300,8 +345,8 @@ store_body_read(struct store *st, int64_t mailbox_id, uint32_t uid,
 	return read_chunks(st, stmt, data_r, len_r);
 }
 
-/* fill_prepare: a statement of its own for st_body_mime_fill(), which
- * runs once per database: kept out of the statement cache. */
+/* fill_prepare: a statement of its own for the fills below, which run
+ * once per database: kept out of the statement cache. */
 static int
 fill_prepare(struct store *st, const char *sql, sqlite3_stmt **stmt_r)
 {
@@ -310,62 +355,124 @@ fill_prepare(struct store *st, const char *sql, sqlite3_stmt **stmt_r)
 	return 0;
 }
 
-/* fill_one: the strings of body id, from its chunks. */
+/* What a fill stores of a parsed body, through its statement stmt. */
+typedef int fill_write_fn(struct store *st, sqlite3_stmt *stmt, int64_t id,
+    const struct st_body *body);
+
+/* fill_one: parses body id, from its chunks, and writes it. */
 static int
-fill_one(struct store *st, sqlite3_stmt *load, sqlite3_stmt *update,
-    int64_t id)
+fill_one(struct store *st, sqlite3_stmt *load, sqlite3_stmt *stmt,
+    int64_t id, bool mime_only, fill_write_fn *write)
 {
-	struct store_body_mime mime;
+	struct st_body body;
 	char *data;
 	size_t len;
-	int rc, ret;
+	int ret;
 
 	sqlite3_bind_int64(load, 1, id);
 	/* Every body has a chunk, if only an empty one. */
 	if ((ret = read_chunks(st, load, &data, &len)) != 0)
 		return ret == STORE_ERR_NOT_FOUND ? STORE_ERR_CORRUPT : ret;
-	mime_strings(data, len, &mime);
+	memset(&body, 0, sizeof(body));
+	body.data = data;
+	body.len = len;
+	body_parse(&body, mime_only);
+	ret = write(st, stmt, id, &body);
+	st_body_clear(&body);
 	free(data);
-	sqlite3_bind_text(update, 1, mime.envelope, -1, SQLITE_STATIC);
-	sqlite3_bind_text(update, 2, mime.bodystructure, -1, SQLITE_STATIC);
-	sqlite3_bind_text(update, 3, mime.body, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(update, 4, id);
-	rc = sqlite3_step(update);
-	st_done(update);
-	store_body_mime_clear(&mime);
-	return rc == SQLITE_DONE ? 0 : st_err(st, rc);
+	return ret;
 }
 
-int
-st_body_mime_fill(struct store *st)
+/* fill_bodies: parses every body and writes it with the statement
+ * write_sql. Returns 0 with the number of bodies in *count_r. */
+static int
+fill_bodies(struct store *st, const char *write_sql, bool mime_only,
+    fill_write_fn *write, int64_t *count_r)
 {
-	sqlite3_stmt *next = NULL, *load = NULL, *update = NULL;
+	sqlite3_stmt *next = NULL, *load = NULL, *stmt = NULL;
 	int64_t id = 0;
 	int ret;
 
 	/* One body at a time, in id order, each statement reset before the
-	 * update: no read of bodies is open while a row of it changes, and
+	 * write: no read of bodies is open while a row of it changes, and
 	 * only one body is in memory. */
+	*count_r = 0;
 	if ((ret = fill_prepare(st, "SELECT id FROM bodies WHERE id > ?"
 	    " ORDER BY id LIMIT 1", &next)) != 0 ||
 	    (ret = fill_prepare(st, "SELECT b.size, c.data FROM bodies b"
 	    " JOIN body_chunks c ON c.body_id = b.id WHERE b.id = ?"
 	    " ORDER BY c.seq", &load)) != 0 ||
-	    (ret = fill_prepare(st, "UPDATE bodies SET envelope = ?,"
-	    " bodystructure = ?, body = ? WHERE id = ?", &update)) != 0)
+	    (ret = fill_prepare(st, write_sql, &stmt)) != 0)
 		goto out;
 	for (;;) {
 		sqlite3_bind_int64(next, 1, id);
 		if ((ret = st_step_id(st, next, &id)) != 0)
 			break;
-		if ((ret = fill_one(st, load, update, id)) != 0)
+		if ((ret = fill_one(st, load, stmt, id, mime_only,
+		    write)) != 0)
 			break;
+		(*count_r)++;
 	}
 	if (ret == STORE_ERR_NOT_FOUND)
 		ret = 0;
 out:
 	sqlite3_finalize(next);
 	sqlite3_finalize(load);
-	sqlite3_finalize(update);
+	sqlite3_finalize(stmt);
+	return ret;
+}
+
+static int
+mime_write(struct store *st, sqlite3_stmt *stmt, int64_t id,
+    const struct st_body *body)
+{
+	int rc;
+
+	sqlite3_bind_text(stmt, 1, body->mime.envelope, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, body->mime.bodystructure, -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 3, body->mime.body, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 4, id);
+	rc = sqlite3_step(stmt);
+	st_done(stmt);
+	return rc == SQLITE_DONE ? 0 : st_err(st, rc);
+}
+
+int
+st_body_mime_fill(struct store *st)
+{
+	int64_t count;
+
+	return fill_bodies(st, "UPDATE bodies SET envelope = ?,"
+	    " bodystructure = ?, body = ? WHERE id = ?", true, mime_write,
+	    &count);
+}
+
+static int
+text_write(struct store *st, sqlite3_stmt *stmt, int64_t id,
+    const struct st_body *body)
+{
+	char *sql;
+	int ret, rc;
+
+	if ((ret = text_insert(st, stmt, id, body)) != 0 ||
+	    !body->text_partial)
+		return ret;
+	sql = xasprintf("UPDATE bodies SET text_partial = 1 WHERE id = %lld",
+	    (long long)id);
+	rc = sqlite3_exec(st->db, sql, NULL, NULL, NULL);
+	free(sql);
+	return rc == SQLITE_OK ? 0 : st_err(st, rc);
+}
+
+int
+st_body_text_fill(struct store *st)
+{
+	int64_t count;
+	int ret = fill_bodies(st, TEXT_INSERT_SQL, false, text_write, &count);
+
+	if (ret == 0 && count > 0)
+		log_info("store: search index made for %lld stored bodies",
+		    (long long)count);
 	return ret;
 }

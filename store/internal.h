@@ -7,6 +7,7 @@
 
 #include <sqlite3.h>
 
+#include "common/buf.h"
 #include "store.h"
 
 /* One slot per SQL literal of store/ that a handle runs (st_stmt() is
@@ -126,32 +127,45 @@ int st_mailbox_canon(const char *name, char *out);
 /* ---- body.c ---- */
 #define ST_SHA256_LEN 32
 
+/* Store: decoded text indexed per body and column (hdr, body) of the
+ * search index; past it the body is indexed in part and always a search
+ * candidate (schema.c). Bounds a delivery's memory and indexing time.
+ * TODO: move to common/limits.h (LIMIT_SEARCH_TEXT). */
+#define ST_TEXT_MAX	(4 * 1024 * 1024)
+
 /* A body made ready outside the write transaction: its hash and, when no
- * stored body had that hash, its MIME strings. Owns mime; data is the
- * caller's and must outlive it. */
+ * stored body had that hash, its MIME strings and search text. Owns mime
+ * and the texts; data is the caller's and must outlive it. */
 struct st_body {
 	const char *data;
 	size_t len;
 	unsigned char sha256[ST_SHA256_LEN];
-	bool parsed;			/* mime is filled */
+	bool parsed;			/* mime and the texts are filled */
 	struct store_body_mime mime;	/* owned */
+	struct buf text_hdr;		/* owned: mime_text_headers() */
+	struct buf text_body;		/* owned: mime_text_body() */
+	bool text_partial;		/* a text passed ST_TEXT_MAX */
 };
 /* st_body_prepare: hashes data and, unless a body with the same SHA-256
- * exists already, runs mime_parse() on it: the costly work, done before
- * BEGIN so that the write lock is not held meanwhile. STORE_ERR_LIMIT
- * past LIMIT_MESSAGE_SIZE. Clear *body_r with st_body_clear() whatever
- * the outcome. */
+ * exists already, runs mime_parse() and mime_text_headers()/_body() on
+ * it: the costly work, done before BEGIN so that the write lock is not
+ * held meanwhile. STORE_ERR_LIMIT past LIMIT_MESSAGE_SIZE. Clear *body_r
+ * with st_body_clear() whatever the outcome. */
 int st_body_prepare(struct store *st, const char *data, size_t len,
     struct st_body *body_r);
 void st_body_clear(struct st_body *body);
 /* st_body_put: the id of the body with body's bytes, inserting it (in
- * LIMIT_BODY_CHUNK pieces, with its MIME strings) when no body has the
- * same SHA-256; parses only if st_body_prepare() did not (the body it
- * saw went meanwhile). Inside a transaction. */
+ * LIMIT_BODY_CHUNK pieces, with its MIME strings and its row of the
+ * search index) when no body has the same SHA-256; parses only if
+ * st_body_prepare() did not (the body it saw went meanwhile). Inside a
+ * transaction. */
 int st_body_put(struct store *st, struct st_body *body, int64_t *body_id_r);
 /* st_body_mime_fill: computes the MIME strings of every body whose
  * strings are empty (migration to schema 2). Inside a transaction. */
 int st_body_mime_fill(struct store *st);
+/* st_body_text_fill: indexes the text of every body (migration to schema
+ * 3). Inside a transaction. */
+int st_body_text_fill(struct store *st);
 
 /* ---- message.c ---- */
 /* st_message_insert: one message row (the triggers count the body

@@ -374,12 +374,49 @@ int store_expunged_since(struct store *st, int64_t mailbox_id,
 int store_maildrop_lock(struct store *st, int64_t user_id, int *lock_r);
 void store_maildrop_unlock(int *lock);
 
+/*
+ * Search (RFC 3501 6.4.4): every body's decoded text (common/mime_text.h:
+ * mime_text_headers() and mime_text_body(), UTF-8) is indexed by
+ * trigrams when the body is first stored.
+ */
+enum store_search_field {
+	STORE_SEARCH_HEADER,	/* the top-level header fields */
+	STORE_SEARCH_BODY,	/* the text of the body */
+	STORE_SEARCH_TEXT,	/* header and body */
+};
+/*
+ * store_search_candidates: the UIDs (ascending; malloc'd, free(); NULL
+ * when *count_r is 0) of the messages of mailbox_id whose indexed text in
+ * field may contain term (UTF-8, literal: no search syntax) as a
+ * substring, ignoring case as mime_text_fold() does. Candidates: every
+ * message that holds term is one, but so may be others (the index has
+ * every three characters of term in field, not necessarily together; a
+ * body whose text was too long to index whole is always one; only the
+ * first 64 characters of a longer term are looked up): confirm each
+ * with store_body_text() and mime_text_fold(). A term of fewer than 3
+ * characters, or not UTF-8, is STORE_ERR_INVALID: the caller scans
+ * instead.
+ */
+int store_search_candidates(struct store *st, int64_t mailbox_id,
+    enum store_search_field field, const char *term, uint32_t **uids_r,
+    size_t *count_r);
+/*
+ * store_body_text: the indexed text of body body_id, as
+ * mime_text_headers() (*hdr_r) and mime_text_body() (*body_r) made it,
+ * malloc'd and NUL-terminated (the texts hold no NUL). STORE_ERR_LIMIT
+ * when the text was too long to index whole (decode the body instead),
+ * STORE_ERR_NOT_FOUND when the body is gone.
+ */
+int store_body_text(struct store *st, int64_t body_id, char **hdr_r,
+    char **body_r);
+
 /* ---- Integrity -------------------------------------------------------- */
 
 /*
  * store_check: verifies the database (SQLite integrity and foreign keys,
  * body reference counts, SHA-256 of every body, every body has its MIME
- * strings, quota usage, UIDs below UIDNEXT, every user has an INBOX).
+ * strings, quota usage, UIDs below UIDNEXT, every user has an INBOX,
+ * every body has one row of the search index and each row a body).
  * Calls report(arg, text) once per problem. Returns 0 when all is well,
  * STORE_ERR_CORRUPT when a problem was reported, or another error when
  * the check could not run.

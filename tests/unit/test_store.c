@@ -29,6 +29,7 @@
 
 #include "common/limits.h"
 #include "common/mime.h"
+#include "common/mime_text.h"
 
 #define DATE 1700000000
 
@@ -2991,6 +2992,49 @@ test_check_detects_missing_mime(void **state)
 }
 
 #define BODIES_COLUMNS "SELECT count(*) FROM pragma_table_info('bodies')"
+/* What schema 3 added, taken away again. */
+#define TAKE_BACK_TO_V2 \
+	"DROP TRIGGER bodies_delete; DROP INDEX bodies_text_partial;" \
+	" DROP TABLE body_text; ALTER TABLE bodies DROP COLUMN text_partial;"
+
+/* want_text: what mime_text_headers() and mime_text_body() make of
+ * data (malloc'd). */
+static void
+want_text(const char *data, size_t len, char **hdr_r, char **body_r)
+{
+	struct mime_message m;
+	struct buf h, b;
+
+	assert_int_equal(mime_parse(data, len, &m), 0);
+	buf_init(&h, 1 << 24);
+	buf_init(&b, 1 << 24);
+	assert_int_equal(mime_text_headers(data, len, &m, &h), 0);
+	assert_int_equal(mime_text_body(data, len, &m, &b), 0);
+	*hdr_r = strndup(h.data != NULL ? h.data : "", h.len);
+	*body_r = strndup(b.data != NULL ? b.data : "", b.len);
+	assert_non_null(*hdr_r);
+	assert_non_null(*body_r);
+	buf_free(&h);
+	buf_free(&b);
+	mime_message_free(&m);
+}
+
+/* assert_text: store_body_text() gives what mime_text_*() make of
+ * data. */
+static void
+assert_text(struct fx *fx, int64_t body_id, const char *data, size_t len)
+{
+	char *hdr = NULL, *body = NULL, *want_hdr, *want_body;
+
+	want_text(data, len, &want_hdr, &want_body);
+	assert_int_equal(store_body_text(fx->st, body_id, &hdr, &body), 0);
+	assert_string_equal(hdr, want_hdr);
+	assert_string_equal(body, want_body);
+	free(hdr);
+	free(body);
+	free(want_hdr);
+	free(want_body);
+}
 
 /*
  * A version 1 database (made here by taking a current one back: the
@@ -3009,7 +3053,7 @@ test_migrate_v1(void **state)
 	uint32_t uids[2];
 	sqlite3 *db;
 
-	assert_int_equal(store_schema_version(), 2);
+	assert_int_equal(store_schema_version(), 3);
 	assert_int_equal(store_deliver(fx->st, ids, 2, msg_text,
 	    strlen(msg_text), DATE, results, uids), 0);
 	b_text = msg_body_id(fx, inbox, uids[0]);
@@ -3019,7 +3063,7 @@ test_migrate_v1(void **state)
 	    NULL));
 	store_close(&fx->st);
 	db = db_open(fx->dir);
-	assert_int_equal(sqlite3_exec(db,
+	assert_int_equal(sqlite3_exec(db, TAKE_BACK_TO_V2
 	    "ALTER TABLE bodies DROP COLUMN envelope;"
 	    "ALTER TABLE bodies DROP COLUMN bodystructure;"
 	    "ALTER TABLE bodies DROP COLUMN body;"
@@ -3030,11 +3074,14 @@ test_migrate_v1(void **state)
 	assert_int_equal(db_int(fx->dir, BODIES_COLUMNS), 4);
 
 	fx->st = tu_store_open(fx->dir);
-	assert_int_equal(db_user_version(fx->dir), 2);
-	assert_int_equal(db_int(fx->dir, BODIES_COLUMNS), 7);
+	assert_int_equal(db_user_version(fx->dir), 3);
+	assert_int_equal(db_int(fx->dir, BODIES_COLUMNS), 8);
 	assert_mime(fx, b_text, msg_text, strlen(msg_text));
 	assert_mime(fx, b_multi, multipart_text, strlen(multipart_text));
 	assert_mime(fx, b_empty, "", 0);
+	assert_text(fx, b_text, msg_text, strlen(msg_text));
+	assert_text(fx, b_multi, multipart_text, strlen(multipart_text));
+	assert_text(fx, b_empty, "", 0);
 	assert_body(fx, inbox, uids[0], msg_text, strlen(msg_text));
 	assert_usage(fx, "alice@example.org", (int64_t)(strlen(msg_text) +
 	    strlen(multipart_text)), 3);
@@ -3047,6 +3094,479 @@ test_migrate_v1(void **state)
 	b_new = msg_body_id(fx, inbox, deliver1(fx, fx->alice, "after"));
 	assert_true(b_new > b_empty);
 	assert_mime(fx, b_new, "after", 5);
+	check_clean(fx->st);
+}
+
+/* ---- Search ----------------------------------------------------------- */
+
+/* cands_at: store_search_candidates() must give the UIDs listed in want
+ * (ended by 0). */
+static void
+cands_at(struct fx *fx, int64_t mailbox_id, enum store_search_field field,
+    const char *term, const uint32_t *want, int line)
+{
+	uint32_t *uids = NULL;
+	size_t count = 999, n = 0, i;
+	int ret;
+
+	while (want[n] != 0)
+		n++;
+	ret = store_search_candidates(fx->st, mailbox_id, field, term, &uids,
+	    &count);
+	if (ret != 0)
+		fail_msg("line %d: [%s]: %d (%s)", line, term, ret,
+		    store_strerror(ret));
+	if (count != n)
+		fail_msg("line %d: [%s]: %zu candidates, want %zu", line, term,
+		    count, n);
+	for (i = 0; i < n; i++)
+		if (uids[i] != want[i])
+			fail_msg("line %d: [%s]: candidate %zu is UID %u, want "
+			    "%u", line, term, i, uids[i], want[i]);
+	free(uids);
+}
+#define cands(fx, mb, field, term, ...) cands_at((fx), (mb), (field), \
+	(term), (const uint32_t[]){ __VA_ARGS__ }, __LINE__)
+
+static int
+search_err(struct fx *fx, int64_t mailbox_id, enum store_search_field field,
+    const char *term)
+{
+	uint32_t *uids = (uint32_t *)&uids;
+	size_t count = 999;
+	int ret = store_search_candidates(fx->st, mailbox_id, field, term,
+	    &uids, &count);
+
+	if (ret != 0) {
+		assert_null(uids);
+		assert_int_equal(count, 0);
+	} else {
+		free(uids);
+	}
+	return ret;
+}
+
+static int
+body_text_err(struct fx *fx, int64_t body_id)
+{
+	char *hdr = NULL, *body = NULL;
+	int ret = store_body_text(fx->st, body_id, &hdr, &body);
+
+	if (ret != 0) {
+		assert_null(hdr);
+		assert_null(body);
+	}
+	free(hdr);
+	free(body);
+	return ret;
+}
+
+/* assert_fts_sound: FTS5's own check of the index against the stored
+ * text, and one index row per body. */
+static void
+assert_fts_sound(struct fx *fx)
+{
+	sqlite3 *db = db_open(fx->dir);
+
+	if (sqlite3_exec(db, "INSERT INTO body_text (body_text)"
+	    " VALUES ('integrity-check')", NULL, NULL, NULL) != SQLITE_OK)
+		fail_msg("integrity-check: %s", sqlite3_errmsg(db));
+	sqlite3_close(db);
+	assert_int_equal(db_int(fx->dir, "SELECT count(*) FROM body_text"),
+	    db_int(fx->dir, "SELECT count(*) FROM bodies"));
+}
+
+/* Delivery and append index a new body's decoded text. */
+static void
+test_search_indexed(void **state)
+{
+	struct fx *fx = *state;
+	int64_t inbox = mbox_id(fx, fx->alice, "INBOX");
+	int64_t archive = mbox_id(fx, fx->alice, "Archive");
+	int64_t b_text, b_multi, b_empty;
+	char *hdr = NULL, *body = NULL;
+
+	b_text = msg_body_id(fx, inbox, deliver1(fx, fx->alice, msg_text));
+	assert_text(fx, b_text, msg_text, strlen(msg_text));
+	b_multi = msg_body_id(fx, archive, append(fx, archive, multipart_text,
+	    0, NULL));
+	assert_text(fx, b_multi, multipart_text, strlen(multipart_text));
+	assert_int_equal(store_body_text(fx->st, b_multi, &hdr, &body), 0);
+	assert_non_null(strstr(hdr, "Subject: résumé\n"));
+	assert_non_null(strstr(body, "two\r\nlines"));
+	assert_non_null(strstr(body, "Subject: inner\n"));
+	assert_non_null(strstr(body, "inner body"));
+	assert_null(strstr(body, "AAEC"));
+	free(hdr);
+	free(body);
+	b_empty = msg_body_id(fx, archive, append_n(fx, archive, "", 0, 0,
+	    NULL));
+	assert_text(fx, b_empty, "", 0);
+	assert_int_equal(body_text_err(fx, b_empty + 1), STORE_ERR_NOT_FOUND);
+	assert_fts_sound(fx);
+	check_clean(fx->st);
+}
+
+/* A body stored again is not indexed again: its text stays as it was,
+ * here replaced by hand to tell. */
+static void
+test_search_dedup(void **state)
+{
+	struct fx *fx = *state;
+	int64_t inbox = mbox_id(fx, fx->alice, "INBOX");
+	int64_t archive = mbox_id(fx, fx->alice, "Archive");
+	int64_t body, bob = fx->bob;
+	char *hdr = NULL, *body_text = NULL;
+	int results[1];
+	uint32_t first, uid;
+
+	first = deliver1(fx, fx->alice, multipart_text);
+	body = msg_body_id(fx, inbox, first);
+	db_exec(fx, "UPDATE body_text SET hdr = 'H', body = 'B'");
+	assert_int_equal(msg_body_id(fx, archive, append(fx, archive,
+	    multipart_text, 0, NULL)), body);
+	assert_int_equal(store_deliver(fx->st, &bob, 1, multipart_text,
+	    strlen(multipart_text), DATE, results, &uid), 0);
+	assert_int_equal(store_copy(fx->st, inbox, &first, 1, archive, NULL),
+	    0);
+	assert_int_equal(store_body_text(fx->st, body, &hdr, &body_text), 0);
+	assert_string_equal(hdr, "H");
+	assert_string_equal(body_text, "B");
+	free(hdr);
+	free(body_text);
+	assert_int_equal(db_int(fx->dir, "SELECT count(*) FROM body_text"),
+	    1);
+	assert_fts_sound(fx);
+	check_clean(fx->st);
+}
+
+/* A body's index row goes with the body, whatever removes its last
+ * message: remove, expunge, mailbox or user deletion. */
+static void
+test_search_delete(void **state)
+{
+	struct fx *fx = *state;
+	int64_t ids[2] = { fx->alice, fx->bob };
+	int64_t a_inbox = mbox_id(fx, fx->alice, "INBOX");
+	int64_t b_inbox = mbox_id(fx, fx->bob, "INBOX");
+	int64_t c_inbox = mbox_id(fx, fx->carol, "INBOX");
+	int64_t shared, b_exp, b_mbox, b_user, mb;
+	uint32_t uids[2], u;
+	int results[2];
+	size_t n;
+
+	assert_int_equal(store_deliver(fx->st, ids, 2, "Subject: shared\r\n"
+	    "\r\nzebra crossing\r\n", 33, DATE, results, uids), 0);
+	shared = msg_body_id(fx, a_inbox, uids[0]);
+	remove1(fx, a_inbox, uids[0]);
+	/* bob still has it */
+	cands(fx, b_inbox, STORE_SEARCH_BODY, "zebra", uids[1], 0);
+	assert_int_equal(body_text_err(fx, shared), 0);
+	remove1(fx, b_inbox, uids[1]);
+	assert_int_equal(body_text_err(fx, shared), STORE_ERR_NOT_FOUND);
+	cands(fx, b_inbox, STORE_SEARCH_BODY, "zebra", 0);
+
+	/* expunge */
+	u = append(fx, a_inbox, "\r\nexpunged text", STORE_FLAG_DELETED, NULL);
+	b_exp = msg_body_id(fx, a_inbox, u);
+	assert_int_equal(store_expunge(fx->st, a_inbox, NULL, 0, NULL, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(body_text_err(fx, b_exp), STORE_ERR_NOT_FOUND);
+
+	/* mailbox deletion */
+	assert_int_equal(store_mailbox_create(fx->st, fx->alice, "Old", NULL,
+	    &mb), 0);
+	b_mbox = msg_body_id(fx, mb, append(fx, mb, "\r\nin a mailbox", 0,
+	    NULL));
+	assert_int_equal(store_mailbox_delete(fx->st, fx->alice, "Old"), 0);
+	assert_int_equal(body_text_err(fx, b_mbox), STORE_ERR_NOT_FOUND);
+
+	/* user deletion */
+	b_user = msg_body_id(fx, c_inbox, deliver1(fx, fx->carol,
+	    "\r\ncarol's own"));
+	assert_int_equal(store_user_del(fx->st, "carol@example.org"), 0);
+	assert_int_equal(body_text_err(fx, b_user), STORE_ERR_NOT_FOUND);
+
+	assert_int_equal(db_int(fx->dir, "SELECT count(*) FROM body_text"),
+	    0);
+	assert_fts_sound(fx);
+	check_clean(fx->st);
+}
+
+/* HEADER, BODY and TEXT look in the header fields, the body's text, or
+ * both, of the one mailbox, decoded. */
+static void
+test_search_fields(void **state)
+{
+	struct fx *fx = *state;
+	int64_t inbox = mbox_id(fx, fx->alice, "INBOX");
+	int64_t archive = mbox_id(fx, fx->alice, "Archive");
+	uint32_t u1, u2, u3, u4, u5;
+
+	u1 = deliver1(fx, fx->alice, "Subject: apple\r\n\r\nbanana\r\n");
+	u2 = deliver1(fx, fx->alice, "Subject: other\r\n\r\napple pie\r\n");
+	u3 = deliver1(fx, fx->alice, "X-Tag: cherry\r\n\r\ncherry\r\n");
+	u4 = deliver1(fx, fx->alice, "Subject: =?utf-8?q?Gr=C3=BC=C3=9Fe?="
+	    "\r\nMIME-Version: 1.0\r\n"
+	    "Content-Type: text/html; charset=iso-8859-1\r\n"
+	    "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+	    "<p>caf=E9 &amp; cr&egrave;me</p>\r\n");
+	u5 = deliver1(fx, fx->alice, multipart_text);
+	/* elsewhere: not candidates */
+	append(fx, archive, "Subject: apple\r\n\r\napple cherry\r\n", 0, NULL);
+	deliver1(fx, fx->bob, "Subject: apple\r\n\r\napple\r\n");
+
+	cands(fx, inbox, STORE_SEARCH_HEADER, "apple", u1, 0);
+	cands(fx, inbox, STORE_SEARCH_BODY, "apple", u2, 0);
+	cands(fx, inbox, STORE_SEARCH_TEXT, "apple", u1, u2, 0);
+	cands(fx, inbox, STORE_SEARCH_TEXT, "cherry", u3, 0);
+	cands(fx, inbox, STORE_SEARCH_HEADER, "X-Tag: cherry", u3, 0);
+	cands(fx, inbox, STORE_SEARCH_HEADER, "subject: apple", u1, 0);
+	cands(fx, inbox, STORE_SEARCH_BODY, "banana", u1, 0);
+	cands(fx, inbox, STORE_SEARCH_HEADER, "banana", 0);
+	cands(fx, inbox, STORE_SEARCH_HEADER, "grüße", u4, 0);
+	cands(fx, inbox, STORE_SEARCH_BODY, "café & crème", u4, 0);
+	cands(fx, inbox, STORE_SEARCH_BODY, "<p>", 0);
+	cands(fx, inbox, STORE_SEARCH_HEADER, "résumé", u5, 0);
+	cands(fx, inbox, STORE_SEARCH_BODY, "inner body", u5, 0);
+	cands(fx, inbox, STORE_SEARCH_BODY, "Subject: inner", u5, 0);
+	cands(fx, inbox, STORE_SEARCH_BODY, "two\r\nlines", u5, 0);
+	cands(fx, inbox, STORE_SEARCH_TEXT, "nowhere at all", 0);
+	cands(fx, mbox_id(fx, fx->alice, "Junk"), STORE_SEARCH_TEXT, "apple",
+	    0);
+	cands(fx, 999999, STORE_SEARCH_TEXT, "apple", 0);
+}
+
+/* Case is ignored as mime_text_fold() ignores it. */
+static void
+test_search_case(void **state)
+{
+	struct fx *fx = *state;
+	int64_t inbox = mbox_id(fx, fx->alice, "INBOX");
+	uint32_t u;
+	static const char *const terms[] = {
+		"HELLO", "hello", "wORLD", "äöü", "ÄÖÜ", "ΣΑΣ", "σας", "σασ",
+		"ПРИВЕТ", "Привет", "ՀԱՅ", "ＡＢＣ",
+	};
+	size_t i;
+
+	u = deliver1(fx, fx->alice, "Subject: x\r\n\r\n"
+	    "hello World ÄÖÜ σας привет հայ ａｂｃ\r\n");
+	for (i = 0; i < sizeof(terms) / sizeof(terms[0]); i++) {
+		struct buf a, b;
+
+		cands(fx, inbox, STORE_SEARCH_BODY, terms[i], u, 0);
+		/* and mime_text_fold() agrees */
+		buf_init(&a, 1024);
+		buf_init(&b, 1024);
+		assert_int_equal(mime_text_fold(terms[i], strlen(terms[i]),
+		    &a), 0);
+		assert_int_equal(mime_text_fold("hello World ÄÖÜ σας привет "
+		    "հայ ａｂｃ", strlen("hello World ÄÖÜ σας привет հայ ａｂｃ"),
+		    &b), 0);
+		assert_non_null(memmem(b.data, b.len, a.data, a.len));
+		buf_free(&a);
+		buf_free(&b);
+	}
+}
+
+/* A term is literal: FTS5 syntax in it is text, never an operator or a
+ * syntax error. */
+static void
+test_search_literal(void **state)
+{
+	struct fx *fx = *state;
+	int64_t inbox = mbox_id(fx, fx->alice, "INBOX");
+	uint32_t u1, u2, u3, u4;
+
+	u1 = deliver1(fx, fx->alice, "\r\nsay \"hi\" now\r\n");
+	u2 = deliver1(fx, fx->alice, "\r\na*b and c\r\n");
+	u3 = deliver1(fx, fx->alice, "\r\nx AND y\r\n");
+	u4 = deliver1(fx, fx->alice, "\r\nf(x) NEAR(a b) hdr:z ^q -w +v {c}\r\n");
+
+	cands(fx, inbox, STORE_SEARCH_BODY, "\"hi\"", u1, 0);
+	cands(fx, inbox, STORE_SEARCH_BODY, "\"hi", u1, 0);
+	cands(fx, inbox, STORE_SEARCH_BODY, "\"\"\"", 0);
+	cands(fx, inbox, STORE_SEARCH_BODY, "a*b", u2, 0);
+	cands(fx, inbox, STORE_SEARCH_BODY, "*b ", u2, 0);
+	cands(fx, inbox, STORE_SEARCH_BODY, "and", u2, u3, 0);
+	cands(fx, inbox, STORE_SEARCH_BODY, "x AND y", u3, 0);
+	cands(fx, inbox, STORE_SEARCH_BODY, "x OR y", 0);
+	cands(fx, inbox, STORE_SEARCH_BODY, "say NOT now", 0);
+	cands(fx, inbox, STORE_SEARCH_BODY, "(x)", u4, 0);
+	cands(fx, inbox, STORE_SEARCH_BODY, "NEAR(a", u4, 0);
+	cands(fx, inbox, STORE_SEARCH_BODY, "NEAR(a b)", u4, 0);
+	cands(fx, inbox, STORE_SEARCH_BODY, "hdr:z", u4, 0);
+	cands(fx, inbox, STORE_SEARCH_BODY, "^q -w +v", u4, 0);
+	cands(fx, inbox, STORE_SEARCH_BODY, "{c}", u4, 0);
+	cands(fx, inbox, STORE_SEARCH_HEADER, "\" OR \"", 0);
+	cands(fx, inbox, STORE_SEARCH_TEXT, "body : now", 0);
+	cands(fx, inbox, STORE_SEARCH_TEXT, "*)\"(", 0);
+}
+
+/* Candidates are a superset: every trigram of the term in the field,
+ * not necessarily together (schema.c: detail=column). */
+static void
+test_search_superset(void **state)
+{
+	struct fx *fx = *state;
+	int64_t inbox = mbox_id(fx, fx->alice, "INBOX");
+	uint32_t u1, u2;
+
+	u1 = deliver1(fx, fx->alice, "Subject: world\r\n\r\nworld\r\n");
+	u2 = deliver1(fx, fx->alice, "Subject: a sword\r\n\r\norlando's "
+	    "rld\r\n");
+	cands(fx, inbox, STORE_SEARCH_TEXT, "world", u1, u2, 0);
+	cands(fx, inbox, STORE_SEARCH_HEADER, "world", u1, 0);
+	cands(fx, inbox, STORE_SEARCH_BODY, "world", u1, 0);
+	cands(fx, inbox, STORE_SEARCH_BODY, "orld", u1, u2, 0);
+}
+
+/* Fewer than three characters (trigrams), or not UTF-8: the caller
+ * scans. */
+static void
+test_search_short_term(void **state)
+{
+	struct fx *fx = *state;
+	int64_t inbox = mbox_id(fx, fx->alice, "INBOX");
+	uint32_t u = deliver1(fx, fx->alice, "\r\nab äö abc\r\n");
+
+	assert_int_equal(search_err(fx, inbox, STORE_SEARCH_TEXT, "ab"),
+	    STORE_ERR_INVALID);
+	assert_int_equal(search_err(fx, inbox, STORE_SEARCH_TEXT, "äö"),
+	    STORE_ERR_INVALID);
+	assert_int_equal(search_err(fx, inbox, STORE_SEARCH_TEXT, ""),
+	    STORE_ERR_INVALID);
+	assert_int_equal(search_err(fx, inbox, STORE_SEARCH_TEXT, NULL),
+	    STORE_ERR_INVALID);
+	assert_int_equal(search_err(fx, inbox, STORE_SEARCH_TEXT,
+	    "\xff\xfe\xfd"), STORE_ERR_INVALID);
+	assert_int_equal(search_err(fx, inbox, STORE_SEARCH_TEXT,
+	    "ab\xc3"), STORE_ERR_INVALID);
+	assert_int_equal(search_err(fx, inbox, (enum store_search_field)7,
+	    "abc"), STORE_ERR_INVALID);
+	cands(fx, inbox, STORE_SEARCH_TEXT, "abc", u, 0);
+	cands(fx, inbox, STORE_SEARCH_TEXT, "äö ", u, 0);
+}
+
+/* Only the first 64 characters of a term are looked up: more
+ * candidates, never fewer. */
+static void
+test_search_long_term(void **state)
+{
+	struct fx *fx = *state;
+	int64_t inbox = mbox_id(fx, fx->alice, "INBOX");
+	char text[300], term[200];
+	uint32_t u;
+
+	for (size_t i = 0; i < 100; i++)
+		term[i] = (char)('a' + (i * 7) % 26);
+	term[100] = '\0';
+	snprintf(text, sizeof(text), "\r\nsee %s here\r\n", term);
+	u = deliver1(fx, fx->alice, text);
+	cands(fx, inbox, STORE_SEARCH_BODY, term, u, 0);
+	term[99] = '!';		/* past the 64th: still a candidate */
+	cands(fx, inbox, STORE_SEARCH_BODY, term, u, 0);
+	term[10] = '!';
+	cands(fx, inbox, STORE_SEARCH_BODY, term, 0);
+}
+
+/* A body whose text passes ST_TEXT_MAX is indexed in part: a candidate
+ * for every term, and its text is not given out. */
+static void
+test_search_partial(void **state)
+{
+	struct fx *fx = *state;
+	int64_t inbox = mbox_id(fx, fx->alice, "INBOX");
+	size_t len = 0, cap = 4600 * 1024;
+	char *big = malloc(cap);
+	uint32_t u_big, u_small;
+	int64_t b_big;
+
+	assert_non_null(big);
+	len += (size_t)snprintf(big, cap, "Subject: big\r\n\r\n");
+	for (unsigned int i = 0; len + 64 < cap; i++)
+		len += (size_t)snprintf(big + len, cap - len,
+		    "line %u of a long log file\r\n", i);
+	memcpy(big + len - 12, "needle zzz\r\n", 12);
+	u_small = deliver1(fx, fx->alice, "Subject: small\r\n\r\nsmall\r\n");
+	assert_int_equal(store_append(fx->st, inbox, big, len, 0, NULL, DATE,
+	    &u_big), 0);
+	b_big = msg_body_id(fx, inbox, u_big);
+	assert_int_equal(body_text_err(fx, b_big), STORE_ERR_LIMIT);
+	assert_int_equal(db_int(fx->dir, "SELECT count(*) FROM bodies"
+	    " WHERE text_partial != 0"), 1);
+	cands(fx, inbox, STORE_SEARCH_BODY, "needle zzz", u_big, 0);
+	cands(fx, inbox, STORE_SEARCH_BODY, "no such thing", u_big, 0);
+	cands(fx, inbox, STORE_SEARCH_HEADER, "small", u_small, u_big, 0);
+	cands(fx, inbox, STORE_SEARCH_HEADER, "line 1", u_big, 0);
+	check_clean(fx->st);
+	free(big);
+}
+
+/* store_check reports a body missing from the index, and a row of the
+ * index without its body. */
+static void
+test_check_detects_missing_index(void **state)
+{
+	struct fx *fx = *state;
+	int problems = 0;
+
+	deliver1(fx, fx->alice, msg_text);
+	check_clean(fx->st);
+	db_exec(fx, "DELETE FROM body_text");
+	assert_int_equal(store_check(fx->st, check_report, &problems),
+	    STORE_ERR_CORRUPT);
+	assert_int_equal(problems, 1);
+	db_exec(fx, "INSERT INTO body_text (rowid, hdr, body)"
+	    " SELECT id, '', '' FROM bodies;"
+	    "INSERT INTO body_text (rowid, hdr, body) VALUES (9999, 'a', 'b')");
+	problems = 0;
+	assert_int_equal(store_check(fx->st, check_report, &problems),
+	    STORE_ERR_CORRUPT);
+	assert_int_equal(problems, 1);
+}
+
+/* A version 2 database (this one taken back) is migrated on open and
+ * its bodies indexed; removal then takes their rows. */
+static void
+test_migrate_v2(void **state)
+{
+	struct fx *fx = *state;
+	int64_t inbox = mbox_id(fx, fx->alice, "INBOX");
+	int64_t drafts = mbox_id(fx, fx->alice, "Drafts");
+	int64_t b_text, b_multi, b_empty;
+	uint32_t u_text, u_multi;
+	sqlite3 *db;
+
+	u_text = deliver1(fx, fx->alice, msg_text);
+	b_text = msg_body_id(fx, inbox, u_text);
+	u_multi = append(fx, drafts, multipart_text, 0, NULL);
+	b_multi = msg_body_id(fx, drafts, u_multi);
+	b_empty = msg_body_id(fx, drafts, append_n(fx, drafts, "", 0, 0,
+	    NULL));
+	store_close(&fx->st);
+	db = db_open(fx->dir);
+	assert_int_equal(sqlite3_exec(db, TAKE_BACK_TO_V2
+	    "PRAGMA user_version = 2;", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(db_int(fx->dir, BODIES_COLUMNS), 7);
+
+	fx->st = tu_store_open(fx->dir);
+	assert_int_equal(db_user_version(fx->dir), 3);
+	assert_int_equal(db_int(fx->dir, BODIES_COLUMNS), 8);
+	assert_text(fx, b_text, msg_text, strlen(msg_text));
+	assert_text(fx, b_multi, multipart_text, strlen(multipart_text));
+	assert_text(fx, b_empty, "", 0);
+	cands(fx, inbox, STORE_SEARCH_TEXT, "all three", u_text, 0);
+	cands(fx, drafts, STORE_SEARCH_HEADER, "RÉSUMÉ", u_multi, 0);
+	assert_fts_sound(fx);
+	check_clean(fx->st);
+
+	/* the trigger came with the migration */
+	remove1(fx, inbox, u_text);
+	assert_int_equal(body_text_err(fx, b_text), STORE_ERR_NOT_FOUND);
+	assert_fts_sound(fx);
 	check_clean(fx->st);
 }
 
@@ -3539,6 +4059,18 @@ main(void)
 		T(test_body_mime_dedup),
 		T(test_check_detects_missing_mime),
 		T(test_migrate_v1),
+		T(test_search_indexed),
+		T(test_search_dedup),
+		T(test_search_delete),
+		T(test_search_fields),
+		T(test_search_case),
+		T(test_search_literal),
+		T(test_search_superset),
+		T(test_search_short_term),
+		T(test_search_long_term),
+		T(test_search_partial),
+		T(test_check_detects_missing_index),
+		T(test_migrate_v2),
 		T(test_mailbox_state),
 		T(test_two_handles),
 		T(test_concurrent_delivery),
