@@ -373,7 +373,7 @@ shown(const struct list_req *req, const struct list_entry *e,
 	if (req->sel_subscribed) {
 		/* RFC 5258 3.5: RECURSIVEMATCH adds the parents of
 		 * matching subscribed names, with CHILDINFO. */
-		if (!e->subscribed && req->sel_recursive && e->child_subscribed)
+		if (req->sel_recursive && e->child_subscribed)
 			*childinfo_r = true;
 		return e->subscribed || *childinfo_r;
 	}

@@ -401,6 +401,30 @@ write_results(struct imap_session *s, struct imap_cmd *cmd,
 	conn_printf(s->conn, "\r\n");
 }
 
+/* save_result: RFC 5182 2.1: with MIN and/or MAX but neither ALL nor
+ * COUNT, only those are saved; otherwise every match. */
+static void
+save_result(struct imap_session *s, const struct imap_search *search,
+    const uint32_t *uids, size_t n)
+{
+	unsigned int ret = search->ret;
+	uint32_t picked[2];
+	size_t k = 0;
+
+	if ((ret & (IMAP_SEARCH_RET_ALL | IMAP_SEARCH_RET_COUNT)) != 0 ||
+	    (ret & (IMAP_SEARCH_RET_MIN | IMAP_SEARCH_RET_MAX)) == 0 ||
+	    n == 0) {
+		imap_view_save(s, uids, n);
+		return;
+	}
+	if ((ret & IMAP_SEARCH_RET_MIN) != 0)
+		picked[k++] = uids[0];
+	if ((ret & IMAP_SEARCH_RET_MAX) != 0 && (k == 0 || uids[n - 1] !=
+	    picked[0]))
+		picked[k++] = uids[n - 1];
+	imap_view_save(s, picked, k);
+}
+
 void
 imap_cmd_search(struct imap_session *s, struct imap_cmd *cmd)
 {
@@ -448,7 +472,7 @@ imap_cmd_search(struct imap_session *s, struct imap_cmd *cmd)
 		ids[nids++] = cmd->uid ? c.msgs[c.cur].uid : c.seqs[c.cur];
 	}
 	if ((search.ret & IMAP_SEARCH_RET_SAVE) != 0)
-		imap_view_save(s, uids, nids);
+		save_result(s, &search, uids, nids);
 	write_results(s, cmd, &search, ids, nids, modseq);
 	free(uids);
 	free(ids);

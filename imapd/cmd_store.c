@@ -40,7 +40,7 @@ parse_store_att(struct imap_cmd *cmd, enum store_flag_op *op_r,
 static void
 report_flags(struct imap_session *s, struct imap_cmd *cmd,
     const uint32_t *seqs, const uint32_t *uids, size_t n,
-    const uint32_t *refused, size_t nrefused)
+    const uint32_t *refused, size_t nrefused, bool silent)
 {
 	struct store_message *msgs;
 	size_t count, j = 0;
@@ -54,15 +54,20 @@ report_flags(struct imap_session *s, struct imap_cmd *cmd,
 		if (j == count || msgs[j].uid != uids[i] ||
 		    imap_uid_in(refused, nrefused, uids[i]))
 			continue;	/* expunged meanwhile, or not changed */
-		conn_printf(s->conn, "* %u FETCH (FLAGS ", seqs[i]);
-		imap_write_flags(s->conn, msgs[j].flags, msgs[j].keywords,
-		    false);
-		if (cmd->uid)
-			conn_printf(s->conn, " UID %u", uids[i]);
-		/* RFC 7162 3.1.4.1 */
+		/* RFC 7162 3.2.4: with CONDSTORE on, a FETCH carries UID and
+		 * MODSEQ; a silent conditional STORE reports only those
+		 * (3.1.3). */
+		conn_printf(s->conn, "* %u FETCH (", seqs[i]);
+		if (cmd->uid || s->condstore)
+			conn_printf(s->conn, "UID %u ", uids[i]);
+		if (!silent) {
+			conn_printf(s->conn, "FLAGS ");
+			imap_write_flags(s->conn, msgs[j].flags,
+			    msgs[j].keywords, false);
+		}
 		if (s->condstore)
-			conn_printf(s->conn, " MODSEQ (%llu)",
-			    (unsigned long long)msgs[j].modseq);
+			conn_printf(s->conn, "%sMODSEQ (%llu)", silent ? "" :
+			    " ", (unsigned long long)msgs[j].modseq);
 		conn_printf(s->conn, ")\r\n");
 	}
 	store_message_list_free(&msgs, count);
@@ -153,7 +158,7 @@ imap_cmd_store(struct imap_session *s, struct imap_cmd *cmd)
 		 * changed even when .SILENT. */
 		if (!silent || since != UINT64_MAX)
 			report_flags(s, cmd, seqs, uids, n, refused,
-			    nrefused);
+			    nrefused, silent);
 		imap_view_sync(s, cmd->uid, uids, n);
 		if (nrefused > 0) {
 			modified_code(cmd, seqs, uids, n, refused,
