@@ -39,6 +39,8 @@
 #define LIMIT_RECIPIENTS	100
 /* Store: milliseconds a writer waits on a locked database. */
 #define LIMIT_BUSY_TIMEOUT_MS	10000
+/* Store: text indexed per body column; bounds a delivery's memory and time. */
+#define LIMIT_SEARCH_TEXT	(4 * 1024 * 1024)
 
 /* Auth: longest password accepted (argon2 cost is per byte). */
 #define LIMIT_PASSWORD		1024

@@ -4,8 +4,8 @@
  * stream them with short statements, with what IMAP answers without
  * reading them (ENVELOPE, BODYSTRUCTURE, BODY) computed by mime_parse()
  * once, when the body is first stored, and its decoded text
- * (mime_text.h, at most ST_TEXT_MAX per column) put in the search index
- * then (search.c reads it).
+ * (mime_text.h, at most LIMIT_SEARCH_TEXT per column) put in the search
+ * index then (search.c reads it).
  *
  * Reference counts are kept by the triggers on messages (schema.c); a body
  * whose last message goes is deleted with its chunks. Body ids are never
@@ -42,9 +42,10 @@ body_parse(struct st_body *body, bool mime_only)
 	body->mime.body = msg.body;
 	msg.envelope = msg.bodystructure = msg.body = NULL;
 	if (!mime_only) {
-		/* -1: the text is cut at ST_TEXT_MAX, the rest unindexed */
-		buf_init(&body->text_hdr, ST_TEXT_MAX);
-		buf_init(&body->text_body, ST_TEXT_MAX);
+		/* -1: the text is cut at LIMIT_SEARCH_TEXT, the rest
+		 * unindexed */
+		buf_init(&body->text_hdr, LIMIT_SEARCH_TEXT);
+		buf_init(&body->text_body, LIMIT_SEARCH_TEXT);
 		body->text_partial = mime_text_headers(body->data, body->len,
 		    &msg, &body->text_hdr) < 0;
 		if (mime_text_body(body->data, body->len, &msg,

@@ -127,12 +127,6 @@ int st_mailbox_canon(const char *name, char *out);
 /* ---- body.c ---- */
 #define ST_SHA256_LEN 32
 
-/* Store: decoded text indexed per body and column (hdr, body) of the
- * search index; past it the body is indexed in part and always a search
- * candidate (schema.c). Bounds a delivery's memory and indexing time.
- * TODO: move to common/limits.h (LIMIT_SEARCH_TEXT). */
-#define ST_TEXT_MAX	(4 * 1024 * 1024)
-
 /* A body made ready outside the write transaction: its hash and, when no
  * stored body had that hash, its MIME strings and search text. Owns mime
  * and the texts; data is the caller's and must outlive it. */
@@ -144,7 +138,7 @@ struct st_body {
 	struct store_body_mime mime;	/* owned */
 	struct buf text_hdr;		/* owned: mime_text_headers() */
 	struct buf text_body;		/* owned: mime_text_body() */
-	bool text_partial;		/* a text passed ST_TEXT_MAX */
+	bool text_partial;		/* a text passed LIMIT_SEARCH_TEXT */
 };
 /* st_body_prepare: hashes data and, unless a body with the same SHA-256
  * exists already, runs mime_parse() and mime_text_headers()/_body() on

@@ -31,8 +31,9 @@
  *   body_text(rowid = bodies.id, hdr, body)   (v3) the search index:
  *                               FTS5 over mime_text_headers() and
  *                               mime_text_body() of each body; a body
- *                               whose text passed ST_TEXT_MAX is indexed
- *                               in part and has bodies.text_partial = 1
+ *                               whose text passed LIMIT_SEARCH_TEXT is
+ *                               indexed in part and has
+ *                               bodies.text_partial = 1
  *
  * Why body_text is an ordinary (contentful) FTS5 table: a contentless one
  * (content='') can only drop a row given its original text again, and

@@ -3471,7 +3471,7 @@ test_search_long_term(void **state)
 	cands(fx, inbox, STORE_SEARCH_BODY, term, 0);
 }
 
-/* A body whose text passes ST_TEXT_MAX is indexed in part: a candidate
+/* A body whose text passes LIMIT_SEARCH_TEXT is indexed in part: a candidate
  * for every term, and its text is not given out. */
 static void
 test_search_partial(void **state)
