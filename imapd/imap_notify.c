@@ -22,6 +22,7 @@
 struct imap_notify {
 	int fd;				/* the notification socket */
 	int stop[2];			/* written to stop the thread */
+	int poke_fd;			/* not owned: poked after changes */
 	pthread_t thread;
 	pthread_mutex_t lock;		/* guards waiters */
 	struct imap_waiter *waiters;
@@ -59,16 +60,19 @@ listen_loop(void *arg)
 			return NULL;
 		while (store_notify_recv(n->fd, &user_id) == 0)
 			wake_user(n, user_id);
+		if (n->poke_fd >= 0)
+			(void)write(n->poke_fd, "", 1);
 	}
 }
 
 int
-imap_notify_start(const char *data_dir, struct imap_notify **notify_r,
-    char **error_r)
+imap_notify_start(const char *data_dir, int poke_fd,
+    struct imap_notify **notify_r, char **error_r)
 {
 	struct imap_notify *n = xcalloc(1, sizeof(*n));
 	int ret;
 
+	n->poke_fd = poke_fd;
 	if (store_notify_listen(data_dir, &n->fd, error_r) != 0) {
 		free(n);
 		return -1;

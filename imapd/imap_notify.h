@@ -20,9 +20,10 @@ struct imap_waiter {
 };
 
 /* imap_notify_start: binds data_dir's notification socket and starts the
- * listener thread. */
-int imap_notify_start(const char *data_dir, struct imap_notify **notify_r,
-    char **error_r);
+ * listener thread; after each batch of notifications it also writes a
+ * byte to poke_fd (-1: none; the search indexer's wake-up). */
+int imap_notify_start(const char *data_dir, int poke_fd,
+    struct imap_notify **notify_r, char **error_r);
 void imap_notify_stop(struct imap_notify **notify);
 
 /* imap_waiter_init / imap_waiter_free: a session's waiter, not yet

@@ -45,7 +45,14 @@ imap_server_new(const struct server_env *env, char **error_r)
 	struct imap_server *srv = xcalloc(1, sizeof(*srv));
 
 	srv->env = *env;
-	if (imap_notify_start(env->cfg->data_dir, &srv->notify, error_r) != 0) {
+	if (imap_indexer_start(env->cfg->data_dir, &srv->indexer,
+	    error_r) != 0) {
+		free(srv);
+		return NULL;
+	}
+	if (imap_notify_start(env->cfg->data_dir,
+	    imap_indexer_wake_fd(srv->indexer), &srv->notify, error_r) != 0) {
+		imap_indexer_stop(&srv->indexer);
 		free(srv);
 		return NULL;
 	}
@@ -58,6 +65,7 @@ imap_server_free(void *server)
 	struct imap_server *srv = server;
 
 	imap_notify_stop(&srv->notify);
+	imap_indexer_stop(&srv->indexer);
 	free(srv);
 }
 

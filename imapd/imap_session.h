@@ -13,6 +13,7 @@
 #include "common/conn.h"
 #include "common/limits.h"
 #include "common/server_env.h"
+#include "imapd/imap_indexer.h"
 #include "imapd/imap_notify.h"
 #include "imapd/imap_parse.h"
 #include "store/store.h"
@@ -20,6 +21,7 @@
 struct imap_server {
 	struct server_env env;
 	struct imap_notify *notify;	/* owned: wakes IDLE sessions */
+	struct imap_indexer *indexer;	/* owned: fills the search index */
 };
 
 enum imap_state {

@@ -5,7 +5,8 @@
  * reading them (ENVELOPE, BODYSTRUCTURE, BODY) computed by mime_parse()
  * once, when the body is first stored, and its decoded text
  * (mime_text.h, at most LIMIT_SEARCH_TEXT per column) put in the search
- * index then (search.c reads it).
+ * index later by store_index_pending(), outside delivery (search.c reads
+ * it): the index insert costs more than all the rest of a delivery.
  *
  * Reference counts are kept by the triggers on messages (schema.c); a body
  * whose last message goes is deleted with its chunks. Body ids are never
@@ -127,7 +128,7 @@ st_body_prepare(struct store *st, const char *data, size_t len,
 	/* A body stored already is not parsed again. */
 	if ((ret = find_body(st, body_r->sha256, &id)) != STORE_ERR_NOT_FOUND)
 		return ret;
-	body_parse(body_r, false);
+	body_parse(body_r, true);
 	return 0;
 }
 
@@ -177,7 +178,7 @@ st_body_put(struct store *st, struct st_body *body, int64_t *body_id_r)
 	    STORE_ERR_NOT_FOUND)
 		return ret;
 	if (!body->parsed)
-		body_parse(body, false);
+		body_parse(body, true);
 	if ((ret = st_new_id(st, ST_NEW_ID_SQL("body_id", "bodies"),
 	    &id)) != 0)
 		return ret;
@@ -192,15 +193,11 @@ st_body_put(struct store *st, struct st_body *body, int64_t *body_id_r)
 	sqlite3_bind_text(stmt, 5, body->mime.bodystructure, -1,
 	    SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 6, body->mime.body, -1, SQLITE_STATIC);
-	sqlite3_bind_int(stmt, 7, body->text_partial);
+	sqlite3_bind_int(stmt, 7, ST_TEXT_PENDING);
 	rc = sqlite3_step(stmt);
 	st_done(stmt);
 	if (rc != SQLITE_DONE)
 		return st_err(st, rc);
-	if ((stmt = st_stmt(st, TEXT_INSERT_SQL)) == NULL)
-		return STORE_ERR_TEMP;
-	if ((ret = text_insert(st, stmt, id, body)) != 0)
-		return ret;
 	*body_id_r = id;
 	return insert_chunks(st, id, body->data, body->len);
 }
@@ -363,7 +360,7 @@ typedef int fill_write_fn(struct store *st, sqlite3_stmt *stmt, int64_t id,
 /* fill_one: parses body id, from its chunks, and writes it. */
 static int
 fill_one(struct store *st, sqlite3_stmt *load, sqlite3_stmt *stmt,
-    int64_t id, bool mime_only, fill_write_fn *write)
+    int64_t id, fill_write_fn *write)
 {
 	struct st_body body;
 	char *data;
@@ -377,7 +374,7 @@ fill_one(struct store *st, sqlite3_stmt *load, sqlite3_stmt *stmt,
 	memset(&body, 0, sizeof(body));
 	body.data = data;
 	body.len = len;
-	body_parse(&body, mime_only);
+	body_parse(&body, true);
 	ret = write(st, stmt, id, &body);
 	st_body_clear(&body);
 	free(data);
@@ -387,8 +384,8 @@ fill_one(struct store *st, sqlite3_stmt *load, sqlite3_stmt *stmt,
 /* fill_bodies: parses every body and writes it with the statement
  * write_sql. Returns 0 with the number of bodies in *count_r. */
 static int
-fill_bodies(struct store *st, const char *write_sql, bool mime_only,
-    fill_write_fn *write, int64_t *count_r)
+fill_bodies(struct store *st, const char *write_sql, fill_write_fn *write,
+    int64_t *count_r)
 {
 	sqlite3_stmt *next = NULL, *load = NULL, *stmt = NULL;
 	int64_t id = 0;
@@ -409,8 +406,7 @@ fill_bodies(struct store *st, const char *write_sql, bool mime_only,
 		sqlite3_bind_int64(next, 1, id);
 		if ((ret = st_step_id(st, next, &id)) != 0)
 			break;
-		if ((ret = fill_one(st, load, stmt, id, mime_only,
-		    write)) != 0)
+		if ((ret = fill_one(st, load, stmt, id, write)) != 0)
 			break;
 		(*count_r)++;
 	}
@@ -445,35 +441,89 @@ st_body_mime_fill(struct store *st)
 	int64_t count;
 
 	return fill_bodies(st, "UPDATE bodies SET envelope = ?,"
-	    " bodystructure = ?, body = ? WHERE id = ?", true, mime_write,
-	    &count);
+	    " bodystructure = ?, body = ? WHERE id = ?", mime_write, &count);
 }
 
+/* index_one: indexes body id (its data in data[0,len)) in its own
+ * transaction, unless it went or was indexed meanwhile. */
 static int
-text_write(struct store *st, sqlite3_stmt *stmt, int64_t id,
-    const struct st_body *body)
+index_one(struct store *st, int64_t id, const char *data, size_t len)
 {
-	char *sql;
+	struct st_body body;
+	sqlite3_stmt *stmt;
 	int ret, rc;
 
-	if ((ret = text_insert(st, stmt, id, body)) != 0 ||
-	    !body->text_partial)
-		return ret;
-	sql = xasprintf("UPDATE bodies SET text_partial = 1 WHERE id = %lld",
-	    (long long)id);
-	rc = sqlite3_exec(st->db, sql, NULL, NULL, NULL);
-	free(sql);
-	return rc == SQLITE_OK ? 0 : st_err(st, rc);
+	memset(&body, 0, sizeof(body));
+	body.data = data;
+	body.len = len;
+	body_parse(&body, false);
+	if ((ret = st_begin(st)) != 0)
+		goto out;
+	stmt = st_stmt(st, "UPDATE bodies SET text_partial = ?"
+	    " WHERE id = ? AND text_partial = " ST_TEXT_PENDING_SQL);
+	if (stmt == NULL) {
+		ret = STORE_ERR_TEMP;
+		goto fail;
+	}
+	sqlite3_bind_int(stmt, 1, body.text_partial);
+	sqlite3_bind_int64(stmt, 2, id);
+	rc = sqlite3_step(stmt);
+	st_done(stmt);
+	if (rc != SQLITE_DONE) {
+		ret = st_err(st, rc);
+		goto fail;
+	}
+	/* Another indexer (a worker being replaced) may have been first. */
+	if (sqlite3_changes(st->db) == 1 &&
+	    ((stmt = st_stmt(st, TEXT_INSERT_SQL)) == NULL ||
+	    (ret = text_insert(st, stmt, id, &body)) != 0)) {
+		ret = ret != 0 ? ret : STORE_ERR_TEMP;
+		goto fail;
+	}
+	ret = st_commit(st);
+	goto out;
+fail:
+	st_rollback(st);
+out:
+	st_body_clear(&body);
+	return ret;
 }
 
 int
-st_body_text_fill(struct store *st)
+store_index_pending(struct store *st, unsigned int max, unsigned int *done_r)
 {
-	int64_t count;
-	int ret = fill_bodies(st, TEXT_INSERT_SQL, false, text_write, &count);
+	sqlite3_stmt *stmt;
+	int64_t id = 0;
+	int ret = 0;
 
-	if (ret == 0 && count > 0)
-		log_info("store: search index made for %lld stored bodies",
-		    (long long)count);
-	return ret;
+	*done_r = 0;
+	while (*done_r < max) {
+		char *data;
+		size_t len;
+
+		stmt = st_stmt(st, "SELECT id FROM bodies WHERE text_partial = "
+		    ST_TEXT_PENDING_SQL " AND id > ? ORDER BY id LIMIT 1");
+		if (stmt == NULL)
+			return STORE_ERR_TEMP;
+		sqlite3_bind_int64(stmt, 1, id);
+		if ((ret = st_step_id(st, stmt, &id)) != 0)
+			break;
+		stmt = st_stmt(st, "SELECT b.size, c.data FROM bodies b"
+		    " JOIN body_chunks c ON c.body_id = b.id WHERE b.id = ?"
+		    " ORDER BY c.seq");
+		if (stmt == NULL)
+			return STORE_ERR_TEMP;
+		sqlite3_bind_int64(stmt, 1, id);
+		ret = read_chunks(st, stmt, &data, &len);
+		if (ret == STORE_ERR_NOT_FOUND)
+			continue;	/* deleted meanwhile */
+		if (ret != 0)
+			break;
+		ret = index_one(st, id, data, len);
+		free(data);
+		if (ret != 0)
+			break;
+		(*done_r)++;
+	}
+	return ret == STORE_ERR_NOT_FOUND ? 0 : ret;
 }

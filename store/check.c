@@ -68,7 +68,10 @@ static const struct {
 	 * (FTS5's own 'integrity-check' re-tokenizes everything and needs
 	 * a write transaction: not here.) */
 	{ "SELECT 'body ' || id || ': not in the search index' FROM bodies"
-	  " WHERE id NOT IN (SELECT rowid FROM body_text)" },
+	  " WHERE text_partial != 2 AND id NOT IN (SELECT rowid FROM body_text)" },
+	{ "SELECT 'body ' || b.id || ': waiting to be indexed, yet in the"
+	  " search index' FROM bodies b JOIN body_text t ON t.rowid = b.id"
+	  " WHERE b.text_partial = 2" },
 	{ "SELECT 'search index: row ' || rowid || ' has no body'"
 	  " FROM body_text WHERE rowid NOT IN (SELECT id FROM bodies)" },
 };

@@ -157,9 +157,9 @@ int st_body_put(struct store *st, struct st_body *body, int64_t *body_id_r);
 /* st_body_mime_fill: computes the MIME strings of every body whose
  * strings are empty (migration to schema 2). Inside a transaction. */
 int st_body_mime_fill(struct store *st);
-/* st_body_text_fill: indexes the text of every body (migration to schema
- * 3). Inside a transaction. */
-int st_body_text_fill(struct store *st);
+/* bodies.text_partial of a body whose text is not indexed yet. */
+#define ST_TEXT_PENDING 2
+#define ST_TEXT_PENDING_SQL "2"
 
 /* ---- message.c ---- */
 /* st_message_insert: one message row (the triggers count the body

@@ -33,7 +33,11 @@
  *                               mime_text_body() of each body; a body
  *                               whose text passed LIMIT_SEARCH_TEXT is
  *                               indexed in part and has
- *                               bodies.text_partial = 1
+ *                               bodies.text_partial = 1; a body not yet
+ *                               indexed has no row and text_partial = 2
+ *                               (store_index_pending() fills it later:
+ *                               indexing costs more than storing, and
+ *                               delivery should not wait for it)
  *
  * Why body_text is an ordinary (contentful) FTS5 table: a contentless one
  * (content='') can only drop a row given its original text again, and
@@ -173,20 +177,21 @@ static const struct migration migrations[] = {
 	  "ALTER TABLE bodies ADD COLUMN body TEXT NOT NULL DEFAULT '';",
 	  st_body_mime_fill },
 	/* 2 -> 3: the search index (DESIGN.md: FTS5 over decoded headers
-	 * and bodies), filled for the bodies stored already. A body row
+	 * and bodies); the bodies stored already wait for the indexer
+	 * (text_partial 2), so the migration itself is quick. A body row
 	 * takes its index row with it, whatever deletes it (the
 	 * messages_delete trigger). The partial index finds the few bodies
 	 * indexed in part, which every search must return. */
 	{ "CREATE VIRTUAL TABLE body_text USING fts5(hdr, body,"
 	  "  tokenize = 'trigram', detail = column, columnsize = 0);"
 	  "ALTER TABLE bodies ADD COLUMN text_partial INTEGER NOT NULL"
-	  "  DEFAULT 0;"
+	  "  DEFAULT 2;"
 	  "CREATE INDEX bodies_text_partial ON bodies(id)"
 	  "  WHERE text_partial != 0;"
 	  "CREATE TRIGGER bodies_delete AFTER DELETE ON bodies BEGIN"
 	  "  DELETE FROM body_text WHERE rowid = old.id;"
 	  "END;",
-	  st_body_text_fill },
+	  NULL },
 };
 
 #define SCHEMA_LATEST ((int)(sizeof(migrations) / sizeof(migrations[0])))

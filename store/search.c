@@ -187,10 +187,9 @@ store_body_text(struct store *st, int64_t body_id, char **hdr_r,
 	sqlite3_bind_int64(stmt, 1, body_id);
 	if ((ret = st_step_row(st, stmt, text_from_row, &t)) != 0)
 		return ret;
-	if (t.partial)
+	/* In part, or not yet indexed (text_partial 2): decode it. */
+	if (t.partial || t.missing)
 		return STORE_ERR_LIMIT;
-	if (t.missing)
-		return STORE_ERR_CORRUPT;	/* store_check reports it */
 	*hdr_r = t.hdr;
 	*body_r = t.body;
 	return 0;

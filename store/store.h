@@ -409,6 +409,16 @@ int store_search_candidates(struct store *st, int64_t mailbox_id,
  */
 int store_body_text(struct store *st, int64_t body_id, char **hdr_r,
     char **body_r);
+/*
+ * store_index_pending: puts the text of up to max bodies not indexed yet
+ * into the search index, each in a short transaction of its own, outside
+ * delivery (a delivery stores the body only: indexing costs more than
+ * the rest of it). Until then a body is a candidate of every search, so
+ * results are exact either way. *done_r: how many were indexed; fewer
+ * than max means none is left.
+ */
+int store_index_pending(struct store *st, unsigned int max,
+    unsigned int *done_r);
 
 /* ---- Integrity -------------------------------------------------------- */
 

@@ -3019,6 +3019,20 @@ want_text(const char *data, size_t len, char **hdr_r, char **body_r)
 	mime_message_free(&m);
 }
 
+/* index_all: store_index_pending() until no body waits; returns how
+ * many were indexed. */
+static unsigned int
+index_all(struct fx *fx)
+{
+	unsigned int done, total = 0;
+
+	do {
+		assert_int_equal(store_index_pending(fx->st, 16, &done), 0);
+		total += done;
+	} while (done == 16);
+	return total;
+}
+
 /* assert_text: store_body_text() gives what mime_text_*() make of
  * data. */
 static void
@@ -3027,6 +3041,7 @@ assert_text(struct fx *fx, int64_t body_id, const char *data, size_t len)
 	char *hdr = NULL, *body = NULL, *want_hdr, *want_body;
 
 	want_text(data, len, &want_hdr, &want_body);
+	(void)index_all(fx);
 	assert_int_equal(store_body_text(fx->st, body_id, &hdr, &body), 0);
 	assert_string_equal(hdr, want_hdr);
 	assert_string_equal(body, want_body);
@@ -3111,6 +3126,7 @@ cands_at(struct fx *fx, int64_t mailbox_id, enum store_search_field field,
 
 	while (want[n] != 0)
 		n++;
+	(void)index_all(fx);
 	ret = store_search_candidates(fx->st, mailbox_id, field, term, &uids,
 	    &count);
 	if (ret != 0)
@@ -3150,8 +3166,10 @@ static int
 body_text_err(struct fx *fx, int64_t body_id)
 {
 	char *hdr = NULL, *body = NULL;
-	int ret = store_body_text(fx->st, body_id, &hdr, &body);
+	int ret;
 
+	(void)index_all(fx);
+	ret = store_body_text(fx->st, body_id, &hdr, &body);
 	if (ret != 0) {
 		assert_null(hdr);
 		assert_null(body);
@@ -3191,6 +3209,7 @@ test_search_indexed(void **state)
 	b_multi = msg_body_id(fx, archive, append(fx, archive, multipart_text,
 	    0, NULL));
 	assert_text(fx, b_multi, multipart_text, strlen(multipart_text));
+	(void)index_all(fx);
 	assert_int_equal(store_body_text(fx->st, b_multi, &hdr, &body), 0);
 	assert_non_null(strstr(hdr, "Subject: résumé\n"));
 	assert_non_null(strstr(body, "two\r\nlines"));
@@ -3222,6 +3241,7 @@ test_search_dedup(void **state)
 
 	first = deliver1(fx, fx->alice, multipart_text);
 	body = msg_body_id(fx, inbox, first);
+	assert_int_equal(index_all(fx), 1);
 	db_exec(fx, "UPDATE body_text SET hdr = 'H', body = 'B'");
 	assert_int_equal(msg_body_id(fx, archive, append(fx, archive,
 	    multipart_text, 0, NULL)), body);
@@ -3229,6 +3249,7 @@ test_search_dedup(void **state)
 	    strlen(multipart_text), DATE, results, &uid), 0);
 	assert_int_equal(store_copy(fx->st, inbox, &first, 1, archive, NULL),
 	    0);
+	(void)index_all(fx);
 	assert_int_equal(store_body_text(fx->st, body, &hdr, &body_text), 0);
 	assert_string_equal(hdr, "H");
 	assert_string_equal(body_text, "B");
@@ -3514,6 +3535,8 @@ test_check_detects_missing_index(void **state)
 
 	deliver1(fx, fx->alice, msg_text);
 	check_clean(fx->st);
+	(void)index_all(fx);
+	check_clean(fx->st);
 	db_exec(fx, "DELETE FROM body_text");
 	assert_int_equal(store_check(fx->st, check_report, &problems),
 	    STORE_ERR_CORRUPT);
@@ -3522,6 +3545,52 @@ test_check_detects_missing_index(void **state)
 	    " SELECT id, '', '' FROM bodies;"
 	    "INSERT INTO body_text (rowid, hdr, body) VALUES (9999, 'a', 'b')");
 	problems = 0;
+	assert_int_equal(store_check(fx->st, check_report, &problems),
+	    STORE_ERR_CORRUPT);
+	assert_int_equal(problems, 1);
+}
+
+/* Delivery stores a body unindexed; until store_index_pending() indexes
+ * it, it is a candidate of every search and its text must be decoded
+ * (STORE_ERR_LIMIT); a second indexer finds nothing left to do. */
+static void
+test_index_pending(void **state)
+{
+	struct fx *fx = *state;
+	int64_t inbox = mbox_id(fx, fx->alice, "INBOX");
+	uint32_t uid = deliver1(fx, fx->alice, msg_text);
+	int64_t body = msg_body_id(fx, inbox, uid);
+	char *hdr = NULL, *text = NULL;
+	uint32_t *uids = NULL;
+	unsigned int done;
+	int problems = 0;
+	size_t n = 0;
+
+	assert_int_equal(store_body_text(fx->st, body, &hdr, &text),
+	    STORE_ERR_LIMIT);
+	assert_int_equal(store_search_candidates(fx->st, inbox,
+	    STORE_SEARCH_TEXT, "no such words here", &uids, &n), 0);
+	assert_int_equal(n, 1);
+	free(uids);
+	check_clean(fx->st);
+	assert_int_equal(db_int(fx->dir, "SELECT count(*) FROM body_text"),
+	    0);
+	assert_int_equal(store_index_pending(fx->st, 16, &done), 0);
+	assert_int_equal(done, 1);
+	assert_int_equal(store_index_pending(fx->st, 16, &done), 0);
+	assert_int_equal(done, 0);
+	assert_int_equal(db_int(fx->dir, "SELECT count(*) FROM body_text"),
+	    1);
+	uids = NULL;
+	assert_int_equal(store_search_candidates(fx->st, inbox,
+	    STORE_SEARCH_TEXT, "no such words here", &uids, &n), 0);
+	assert_int_equal(n, 0);
+	free(uids);
+	assert_int_equal(store_body_text(fx->st, body, &hdr, &text), 0);
+	free(hdr);
+	free(text);
+	/* A body marked pending yet indexed is inconsistent. */
+	db_exec(fx, "UPDATE bodies SET text_partial = 2");
 	assert_int_equal(store_check(fx->st, check_report, &problems),
 	    STORE_ERR_CORRUPT);
 	assert_int_equal(problems, 1);
@@ -4069,6 +4138,7 @@ main(void)
 		T(test_search_short_term),
 		T(test_search_long_term),
 		T(test_search_partial),
+		T(test_index_pending),
 		T(test_check_detects_missing_index),
 		T(test_migrate_v2),
 		T(test_mailbox_state),
