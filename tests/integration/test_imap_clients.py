@@ -166,6 +166,24 @@ def test_curl_custom_commands(server, user):
 
 
 @need_curl
+def test_curl_search(server, user):
+    fill_mixed(server, user)
+    # RFC 5092 ";" URL with a search part: curl sends SEARCH after
+    # SELECT and prints the result.
+    proc = curl(curl_url(server, "INBOX?SUBJECT%20%22message%203%22"),
+                *curl_user(user))
+    assert proc.stdout.decode().split() == ["*", "SEARCH", "3"], \
+        proc.stdout
+    proc = curl(curl_url(server, "INBOX"), *curl_user(user), "-X",
+                "UID SEARCH BODY \"line 2 of message 1\"")
+    assert proc.stdout.decode().split() == ["*", "SEARCH", "1"], \
+        proc.stdout
+    proc = curl(curl_url(server, "INBOX?NOT%20SEEN"), *curl_user(user))
+    assert proc.stdout.decode().split() == ["*", "SEARCH", "1", "2", "3"], \
+        proc.stdout
+
+
+@need_curl
 def test_curl_starttls_and_imaps(server, user):
     stored = fill_mixed(server, user)
     # --ssl-reqd: STARTTLS (RFC 3501 6.2.1) or fail; -k: self-signed.
@@ -359,3 +377,21 @@ def test_mutt_reads_pipes_saves_and_deletes(server, user, tmp_path, mode):
     assert [m[0] for m in messages(server, user)] == [1]
     # Piping peeks (BODY.PEEK[]): message 1 is still unseen.
     assert messages(server, user)[0][1] & F_SEEN == 0
+
+
+@need_mutt
+def test_mutt_reads_and_flags(server, user, tmp_path):
+    fill_mixed(server, user)
+    _, env, rc, _ = mutt_setup(server, user, tmp_path, "plain",
+                               name="mutt-flags")
+    # Flag message 1 (STORE +FLAGS \Flagged), read message 3 in the
+    # pager (BODY[]: \Seen), quit.
+    keys = ("<first-entry><flag-message>"
+            "<last-entry><display-message><exit>"
+            "<quit>")
+    code, screen = mutt_tty(env, rc, "=INBOX", keys)
+    assert code == 0, screen[-3000:]
+    flags = {m[0]: m[1] for m in messages(server, user)}
+    assert flags[1] & F_FLAGGED and not flags[1] & F_SEEN, flags
+    assert flags[2] == 0, flags
+    assert flags[3] & F_SEEN and not flags[3] & F_FLAGGED, flags
