@@ -54,9 +54,8 @@ copy_or_move(struct imap_session *s, struct imap_cmd *cmd, bool move)
 		free(seqs);
 		return;
 	}
-	if (move && s->view.readonly) {
+	if (move && !imap_view_writable(s, cmd)) {
 		free(seqs);
-		imap_reply(cmd, "NO [READ-ONLY] Mailbox is read-only");
 		return;
 	}
 	ret = store_mailbox_get(s->st, s->user_id, name, &mb);

@@ -268,9 +268,8 @@ imap_cmd_expunge(struct imap_session *s, struct imap_cmd *cmd)
 		imap_bad_syntax(cmd);
 		return;
 	}
-	if (s->view.readonly) {
+	if (!imap_view_writable(s, cmd)) {
 		free(seqs);
-		imap_reply(cmd, "NO [READ-ONLY] Mailbox is read-only");
 		return;
 	}
 	if (cmd->uid)

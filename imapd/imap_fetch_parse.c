@@ -14,13 +14,6 @@
 #include "common/xalloc.h"
 #include "imapd/imap_fetch.h"
 
-static int
-fail(struct imap_parser *ps, const char *error)
-{
-	ps->error = error;
-	return -1;
-}
-
 static const struct {
 	const char *name;
 	unsigned int items;
@@ -52,7 +45,7 @@ new_body(struct imap_parser *ps, struct imap_fetch_req *req)
 	struct imap_fetch_body *b;
 
 	if (req->nbodies == LIMIT_IMAP_FETCH_BODIES) {
-		fail(ps, "Too many body sections in one FETCH");
+		imap_parse_fail(ps, "Too many body sections in one FETCH");
 		return NULL;
 	}
 	b = &req->bodies[req->nbodies++];
@@ -97,12 +90,12 @@ parse_header_list(struct imap_parser *ps, struct imap_fetch_body *b)
 	size_t cap = 0;
 
 	if (imap_parse_sp(ps) != 0 || imap_parse_char(ps, '(') != 0)
-		return fail(ps, "Expected a header field list");
+		return imap_parse_fail(ps, "Expected a header field list");
 	for (;;) {
 		struct imap_str field;
 
 		if (imap_parse_astring(ps, &field) != 0 || field.len == 0)
-			return fail(ps, "Invalid header field name");
+			return imap_parse_fail(ps, "Invalid header field name");
 		if (b->nfields == cap) {
 			cap = cap == 0 ? 8 : cap * 2;
 			b->fields = xreallocarray(b->fields, cap,
@@ -114,7 +107,7 @@ parse_header_list(struct imap_parser *ps, struct imap_fetch_body *b)
 			return 0;
 		}
 		if (imap_parse_sp(ps) != 0)
-			return fail(ps, "Invalid header field list");
+			return imap_parse_fail(ps, "Invalid header field list");
 	}
 }
 
@@ -142,7 +135,7 @@ parse_section(struct imap_parser *ps, struct imap_fetch_body *b)
 	}
 	if (imap_parse_word(ps, &word) != 0 ||
 	    split_part(&word, &b->part, &rest) != 0)
-		return fail(ps, "Invalid section");
+		return imap_parse_fail(ps, "Invalid section");
 	if (rest.len > 0) {
 		for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
 			if (imap_str_is(&rest, texts[i].name))
@@ -150,7 +143,7 @@ parse_section(struct imap_parser *ps, struct imap_fetch_body *b)
 		/* MIME needs a part number (section-text, RFC 3501 9). */
 		if (i == sizeof(texts) / sizeof(texts[0]) ||
 		    (texts[i].text == IMAP_SECTION_MIME && b->part.len == 0))
-			return fail(ps, "Invalid section");
+			return imap_parse_fail(ps, "Invalid section");
 		b->text = texts[i].text;
 		if ((b->text == IMAP_SECTION_HEADER_FIELDS ||
 		    b->text == IMAP_SECTION_HEADER_FIELDS_NOT) &&
@@ -158,7 +151,7 @@ parse_section(struct imap_parser *ps, struct imap_fetch_body *b)
 			return -1;
 	}
 	return imap_parse_char(ps, ']') != 0 ?
-	    fail(ps, "Missing ']' after the section") : 0;
+	    imap_parse_fail(ps, "Missing ']' after the section") : 0;
 }
 
 static int
@@ -171,7 +164,7 @@ parse_partial(struct imap_parser *ps, struct imap_fetch_body *b)
 	    imap_parse_char(ps, '.') != 0 ||
 	    imap_parse_nz_number(ps, &b->count) != 0 ||
 	    imap_parse_char(ps, '>') != 0)
-		return fail(ps, "Invalid partial range");
+		return imap_parse_fail(ps, "Invalid partial range");
 	b->partial = true;
 	return 0;
 }
@@ -207,7 +200,7 @@ parse_att(struct imap_parser *ps, struct imap_fetch_req *req)
 	bool peek;
 
 	if (imap_parse_word(ps, &word) != 0)
-		return fail(ps, "Expected a FETCH attribute");
+		return imap_parse_fail(ps, "Expected a FETCH attribute");
 	for (size_t i = 0; i < sizeof(simple_atts) / sizeof(simple_atts[0]);
 	    i++) {
 		if (imap_str_is(&word, simple_atts[i].name)) {
@@ -221,10 +214,10 @@ parse_att(struct imap_parser *ps, struct imap_fetch_req *req)
 		return parse_rfc822(ps, req, &word);
 	peek = imap_str_is(&word, "BODY.PEEK");
 	if (!peek && !imap_str_is(&word, "BODY"))
-		return fail(ps, "Unknown FETCH attribute");
+		return imap_parse_fail(ps, "Unknown FETCH attribute");
 	if (!imap_parse_peek(ps, '[')) {
 		if (peek)
-			return fail(ps, "BODY.PEEK needs a section");
+			return imap_parse_fail(ps, "BODY.PEEK needs a section");
 		req->items |= IMAP_FETCH_BODY;
 		return 0;
 	}
@@ -255,7 +248,7 @@ parse_modifiers(struct imap_parser *ps, struct imap_fetch_req *req)
 		} else if (imap_str_is(&word, "VANISHED")) {
 			req->vanished = true;
 		} else {
-			return fail(ps, "Unknown FETCH modifier");
+			return imap_parse_fail(ps, "Unknown FETCH modifier");
 		}
 		if (!imap_parse_peek(ps, ' '))
 			break;
@@ -265,7 +258,7 @@ parse_modifiers(struct imap_parser *ps, struct imap_fetch_req *req)
 		return -1;
 	/* RFC 7162 3.2.6: VANISHED only with CHANGEDSINCE. */
 	if (req->vanished && !req->changedsince)
-		return fail(ps, "VANISHED needs CHANGEDSINCE");
+		return imap_parse_fail(ps, "VANISHED needs CHANGEDSINCE");
 	if (req->changedsince)
 		req->items |= IMAP_FETCH_MODSEQ;
 	return imap_parse_end(ps);

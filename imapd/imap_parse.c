@@ -15,8 +15,8 @@
 #include "imapd/imap_parse.h"
 #include "store/store.h"
 
-static int
-fail(struct imap_parser *ps, const char *error)
+int
+imap_parse_fail(struct imap_parser *ps, const char *error)
 {
 	ps->error = error;
 	return -1;
@@ -65,7 +65,7 @@ int
 imap_parse_end(struct imap_parser *ps)
 {
 	return imap_parse_at_end(ps) ? 0 :
-	    fail(ps, "Unexpected characters at the end of the command");
+	    imap_parse_fail(ps, "Unexpected characters at the end of the command");
 }
 
 bool
@@ -78,7 +78,7 @@ int
 imap_parse_char(struct imap_parser *ps, char c)
 {
 	if (!imap_parse_peek(ps, c))
-		return fail(ps, c == ' ' ? "Missing space" :
+		return imap_parse_fail(ps, c == ' ' ? "Missing space" :
 		    c == ')' ? "Missing ')'" : c == '(' ? "Missing '('" :
 		    "Unexpected character");
 	ps->p++;
@@ -100,7 +100,7 @@ take_while(struct imap_parser *ps, bool (*ok)(unsigned char),
 	while (ps->p < ps->end && ok((unsigned char)*ps->p))
 		ps->p++;
 	if (ps->p == start)
-		return fail(ps, error);
+		return imap_parse_fail(ps, error);
 	out->s = start;
 	out->len = (size_t)(ps->p - start);
 	return 0;
@@ -153,16 +153,16 @@ parse_quoted(struct imap_parser *ps, struct imap_str *str_r)
 		if (c == '\\') {
 			if (ps->p == ps->end ||
 			    (*ps->p != '"' && *ps->p != '\\'))
-				return fail(ps, "Invalid escape in a quoted "
+				return imap_parse_fail(ps, "Invalid escape in a quoted "
 				    "string");
 			c = (unsigned char)*ps->p++;
 		} else if (c == '\r' || c == '\n' || c == 0) {
-			return fail(ps, "Invalid character in a quoted "
+			return imap_parse_fail(ps, "Invalid character in a quoted "
 			    "string");
 		}
 		*out++ = (char)c;
 	}
-	return fail(ps, "Unterminated quoted string");
+	return imap_parse_fail(ps, "Unterminated quoted string");
 }
 
 int
@@ -172,23 +172,23 @@ imap_parse_literal(struct imap_parser *ps, struct imap_str *data_r)
 	const char *digits;
 
 	if (imap_parse_char(ps, '{') != 0)
-		return fail(ps, "Expected a literal");
+		return imap_parse_fail(ps, "Expected a literal");
 	digits = ps->p;
 	while (ps->p < ps->end && ascii_is_digit((unsigned char)*ps->p)) {
 		size = size * 10 + (uint64_t)(*ps->p++ - '0');
 		if (size > UINT32_MAX)
-			return fail(ps, "Literal too large");
+			return imap_parse_fail(ps, "Literal too large");
 	}
 	if (ps->p == digits)
-		return fail(ps, "Invalid literal size");
+		return imap_parse_fail(ps, "Invalid literal size");
 	if (imap_parse_peek(ps, '+'))
 		ps->p++;
 	if (imap_parse_char(ps, '}') != 0 || ps->end - ps->p < 2 ||
 	    ps->p[0] != '\r' || ps->p[1] != '\n')
-		return fail(ps, "Invalid literal announcement");
+		return imap_parse_fail(ps, "Invalid literal announcement");
 	ps->p += 2;
 	if ((uint64_t)(ps->end - ps->p) < size)
-		return fail(ps, "Literal shorter than announced");
+		return imap_parse_fail(ps, "Literal shorter than announced");
 	data_r->s = ps->p;
 	data_r->len = (size_t)size;
 	ps->p += size;
@@ -201,11 +201,11 @@ imap_parse_string(struct imap_parser *ps, struct imap_str *str_r)
 	if (imap_parse_peek(ps, '"'))
 		return parse_quoted(ps, str_r);
 	if (!imap_parse_peek(ps, '{'))
-		return fail(ps, "Expected a string");
+		return imap_parse_fail(ps, "Expected a string");
 	if (imap_parse_literal(ps, str_r) != 0)
 		return -1;
 	if (memchr(str_r->s, '\0', str_r->len) != NULL)
-		return fail(ps, "NUL in a literal");
+		return imap_parse_fail(ps, "NUL in a literal");
 	return 0;
 }
 
@@ -235,10 +235,10 @@ imap_parse_number(struct imap_parser *ps, uint32_t *n_r)
 	while (ps->p < ps->end && ascii_is_digit((unsigned char)*ps->p)) {
 		n = n * 10 + (uint64_t)(*ps->p++ - '0');
 		if (n > UINT32_MAX)
-			return fail(ps, "Number too large");
+			return imap_parse_fail(ps, "Number too large");
 	}
 	if (ps->p == start)
-		return fail(ps, "Expected a number");
+		return imap_parse_fail(ps, "Expected a number");
 	*n_r = (uint32_t)n;
 	return 0;
 }
@@ -252,11 +252,11 @@ imap_parse_number64(struct imap_parser *ps, uint64_t *n_r)
 	while (ps->p < ps->end && ascii_is_digit((unsigned char)*ps->p)) {
 		/* RFC 7162 7: mod-sequence-value is below 2^63. */
 		if (n > (INT64_MAX - 9) / 10)
-			return fail(ps, "Number too large");
+			return imap_parse_fail(ps, "Number too large");
 		n = n * 10 + (uint64_t)(*ps->p++ - '0');
 	}
 	if (ps->p == start)
-		return fail(ps, "Expected a number");
+		return imap_parse_fail(ps, "Expected a number");
 	*n_r = n;
 	return 0;
 }
@@ -266,7 +266,7 @@ imap_parse_nz_number(struct imap_parser *ps, uint32_t *n_r)
 {
 	if (imap_parse_number(ps, n_r) != 0)
 		return -1;
-	return *n_r == 0 ? fail(ps, "Zero is not a valid number here") : 0;
+	return *n_r == 0 ? imap_parse_fail(ps, "Zero is not a valid number here") : 0;
 }
 
 static int
@@ -280,7 +280,7 @@ parse_seq_number(struct imap_parser *ps, uint64_t *n_r)
 		return 0;
 	}
 	if (imap_parse_nz_number(ps, &n) != 0)
-		return fail(ps, "Invalid sequence set");
+		return imap_parse_fail(ps, "Invalid sequence set");
 	*n_r = n;
 	return 0;
 }
@@ -367,7 +367,7 @@ parse_flag(struct imap_parser *ps, struct imap_flags *f)
 	if (imap_parse_peek(ps, '\\')) {
 		ps->p++;
 		if (imap_parse_atom(ps, &atom) != 0)
-			return fail(ps, "Invalid system flag");
+			return imap_parse_fail(ps, "Invalid system flag");
 		atom.s--;
 		atom.len++;
 		for (size_t i = 0; i < sizeof(system_flags) /
@@ -378,16 +378,16 @@ parse_flag(struct imap_parser *ps, struct imap_flags *f)
 			}
 		}
 		/* RFC 3501 2.3.2: \Recent is the server's to set. */
-		return fail(ps, "Invalid system flag");
+		return imap_parse_fail(ps, "Invalid system flag");
 	}
 	if (imap_parse_atom(ps, &atom) != 0)
-		return fail(ps, "Invalid flag");
+		return imap_parse_fail(ps, "Invalid flag");
 	if (atom.len > LIMIT_KEYWORD_LEN)
-		return fail(ps, "Keyword too long");
+		return imap_parse_fail(ps, "Keyword too long");
 	used = strlen(f->keywords);
 	/* @UNSAFE: room for a separator, the atom and the NUL. */
 	if (used + 1 + atom.len >= sizeof(f->keywords))
-		return fail(ps, "Too many keywords");
+		return imap_parse_fail(ps, "Too many keywords");
 	if (used > 0)
 		f->keywords[used++] = ' ';
 	memcpy(f->keywords + used, atom.s, atom.len);
@@ -401,7 +401,7 @@ imap_parse_flag_list(struct imap_parser *ps, struct imap_flags *flags_r)
 	flags_r->flags = 0;
 	flags_r->keywords[0] = '\0';
 	if (imap_parse_char(ps, '(') != 0)
-		return fail(ps, "Expected a flag list");
+		return imap_parse_fail(ps, "Expected a flag list");
 	if (imap_parse_peek(ps, ')')) {
 		ps->p++;
 		return 0;
@@ -414,7 +414,7 @@ imap_parse_flag_list(struct imap_parser *ps, struct imap_flags *flags_r)
 			return 0;
 		}
 		if (imap_parse_sp(ps) != 0)
-			return fail(ps, "Invalid flag list");
+			return imap_parse_fail(ps, "Invalid flag list");
 	}
 }
 
@@ -526,12 +526,12 @@ imap_parse_date_time(struct imap_parser *ps, int64_t *time_r)
 	    imap_parse_char(ps, ':') != 0 || parse_digits(ps, 2, &mm) != 0 ||
 	    imap_parse_char(ps, ':') != 0 || parse_digits(ps, 2, &ss) != 0 ||
 	    imap_parse_sp(ps) != 0 || ps->p == ps->end)
-		return fail(ps, "Invalid date-time");
+		return imap_parse_fail(ps, "Invalid date-time");
 	sign = *ps->p++;
 	if ((sign != '+' && sign != '-') || parse_digits(ps, 2, &zh) != 0 ||
 	    parse_digits(ps, 2, &zm) != 0 || imap_parse_char(ps, '"') != 0 ||
 	    hh > 23 || mm > 59 || ss > 60 || zm > 59)
-		return fail(ps, "Invalid date-time");
+		return imap_parse_fail(ps, "Invalid date-time");
 	zone = (int64_t)(zh * 60 + zm) * 60;
 	*time_r = days * 86400 + hh * 3600 + mm * 60 + ss -
 	    (sign == '+' ? zone : -zone);
@@ -548,7 +548,7 @@ imap_parse_date(struct imap_parser *ps, int64_t *time_r)
 		ps->p++;
 	if (parse_day_month_year(ps, false, &days) != 0 ||
 	    (quoted && imap_parse_char(ps, '"') != 0))
-		return fail(ps, "Invalid date");
+		return imap_parse_fail(ps, "Invalid date");
 	*time_r = days * 86400;
 	return 0;
 }

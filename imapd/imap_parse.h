@@ -31,6 +31,9 @@ struct imap_parser {
 };
 
 void imap_parser_init(struct imap_parser *ps, char *data, size_t len);
+/* imap_parse_fail: sets ps->error and returns -1 (for grammar functions
+ * built on these). */
+int imap_parse_fail(struct imap_parser *ps, const char *error);
 /* imap_parse_at_end: true when the whole command was consumed. */
 bool imap_parse_at_end(const struct imap_parser *ps);
 /* imap_parse_end: 0 at the end of the command, -1 ("junk after ...")

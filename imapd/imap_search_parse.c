@@ -14,13 +14,6 @@
 #include "imapd/imap_search.h"
 #include "store/store.h"
 
-static int
-fail(struct imap_parser *ps, const char *error)
-{
-	ps->error = error;
-	return -1;
-}
-
 /* Keys without arguments. */
 static const struct {
 	const char *name;
@@ -126,7 +119,7 @@ parse_word_key(struct imap_parser *ps, unsigned int depth,
 		}
 	}
 	if (imap_parse_sp(ps) != 0)
-		return fail(ps, "Unknown search key or missing argument");
+		return imap_parse_fail(ps, "Unknown search key or missing argument");
 	for (i = 0; i < sizeof(date_keys) / sizeof(date_keys[0]); i++) {
 		if (imap_str_is(word, date_keys[i].name)) {
 			int64_t t;
@@ -206,7 +199,7 @@ parse_word_key(struct imap_parser *ps, unsigned int depth,
 			return -1;
 		return parse_key(ps, depth + 1, &sk->child->next);
 	}
-	return fail(ps, "Unknown search key");
+	return imap_parse_fail(ps, "Unknown search key");
 }
 
 static int
@@ -218,7 +211,7 @@ parse_key(struct imap_parser *ps, unsigned int depth, struct imap_sk **sk_r)
 
 	*sk_r = NULL;
 	if (depth >= LIMIT_IMAP_LIST_DEPTH)
-		return fail(ps, "Search keys nested too deeply");
+		return imap_parse_fail(ps, "Search keys nested too deeply");
 	if (imap_parse_peek(ps, '(')) {
 		ps->p++;
 		if (parse_list(ps, depth + 1, true, sk_r) != 0)
@@ -232,7 +225,7 @@ parse_key(struct imap_parser *ps, unsigned int depth, struct imap_sk **sk_r)
 		return imap_parse_seqset(ps, &sk->set);
 	}
 	if (imap_parse_atom(ps, &word) != 0)
-		return fail(ps, "Expected a search key");
+		return imap_parse_fail(ps, "Expected a search key");
 	ret = parse_word_key(ps, depth, &word, &sk);
 	*sk_r = sk;
 	return ret;
@@ -255,7 +248,7 @@ parse_return(struct imap_parser *ps, struct imap_search *search)
 
 	search->esearch = true;
 	if (imap_parse_sp(ps) != 0 || imap_parse_char(ps, '(') != 0)
-		return fail(ps, "Expected RETURN options");
+		return imap_parse_fail(ps, "Expected RETURN options");
 	while (!imap_parse_peek(ps, ')')) {
 		struct imap_str opt;
 		size_t i;
@@ -263,12 +256,12 @@ parse_return(struct imap_parser *ps, struct imap_search *search)
 		if (search->ret != 0 && imap_parse_sp(ps) != 0)
 			return -1;
 		if (imap_parse_atom(ps, &opt) != 0)
-			return fail(ps, "Expected a RETURN option");
+			return imap_parse_fail(ps, "Expected a RETURN option");
 		for (i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
 			if (imap_str_is(&opt, opts[i].name))
 				break;
 		if (i == sizeof(opts) / sizeof(opts[0]))
-			return fail(ps, "Unknown RETURN option");
+			return imap_parse_fail(ps, "Unknown RETURN option");
 		search->ret |= opts[i].bit;
 	}
 	ps->p++;

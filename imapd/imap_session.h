@@ -256,6 +256,8 @@ void imap_view_save(struct imap_session *s, const uint32_t *uids, size_t n);
 /* imap_view_uids: the UIDs of sequence numbers seqs[0..n), malloc'd. */
 uint32_t *imap_view_uids(const struct imap_session *s, const uint32_t *seqs,
     size_t n);
+/* imap_view_writable: false, with NO [READ-ONLY] set, after EXAMINE. */
+bool imap_view_writable(struct imap_session *s, struct imap_cmd *cmd);
 /* imap_uid_in: x is among the n ascending values of v. */
 bool imap_uid_in(const uint32_t *v, size_t n, uint32_t x);
 

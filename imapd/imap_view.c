@@ -330,3 +330,12 @@ imap_view_uids(const struct imap_session *s, const uint32_t *seqs, size_t n)
 		uids[i] = s->view.uids[seqs[i] - 1];
 	return uids;
 }
+
+bool
+imap_view_writable(struct imap_session *s, struct imap_cmd *cmd)
+{
+	if (!s->view.readonly)
+		return true;
+	imap_reply(cmd, "NO [READ-ONLY] Mailbox is read-only");
+	return false;
+}
