@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -354,7 +355,7 @@ conn_new(int fd, const struct sockaddr *peer, socklen_t peer_len,
     int stop_fd)
 {
 	struct conn *conn = xmalloc(sizeof(*conn));
-	int flags;
+	int flags, one = 1;
 
 	conn->fd = fd;
 	conn->stop_fd = stop_fd;
@@ -371,6 +372,10 @@ conn_new(int fd, const struct sockaddr *peer, socklen_t peer_len,
 	conn->in_buf[0] = '\0';
 	set_peer(conn, peer, peer_len);
 
+	/* Output is buffered here and sent whole (conn_flush): Nagle would
+	 * only hold a response's last segment for the client's delayed ACK
+	 * (about 40 ms). Not a TCP socket (tests): nothing to do. */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if ((flags = fcntl(fd, F_GETFL)) == -1 ||
 	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1) {
 		/* Only a bad descriptor fails here: the conn reports

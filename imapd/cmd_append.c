@@ -43,12 +43,13 @@ imap_cmd_append(struct imap_session *s, struct imap_cmd *cmd)
 {
 	char name[LIMIT_MAILBOX_NAME * 2];
 	struct imap_flags flags = { 0, "" };
-	struct store_mailbox mb;
+	struct store_mailbox_state mb;
+	int64_t mailbox_id;
 	struct imap_str data;
 	int64_t date = (int64_t)time(NULL);
 	char *copy;
 	size_t copy_len = 0;
-	uint32_t uid, uidvalidity;
+	uint32_t uid;
 	int ret;
 
 	if (imap_mailbox_arg(cmd, name, sizeof(name)) != 0)
@@ -76,7 +77,7 @@ imap_cmd_append(struct imap_session *s, struct imap_cmd *cmd)
 		    "appended");
 		return;
 	}
-	ret = store_mailbox_get(s->st, s->user_id, name, &mb);
+	ret = store_mailbox_find(s->st, s->user_id, name, &mailbox_id, &mb);
 	if (ret == STORE_ERR_NOT_FOUND || ret == STORE_ERR_INVALID) {
 		/* RFC 3501 6.3.11: the client may CREATE and retry. */
 		imap_reply(cmd, "NO [TRYCREATE] Mailbox does not exist");
@@ -91,11 +92,9 @@ imap_cmd_append(struct imap_session *s, struct imap_cmd *cmd)
 		data.s = copy;
 		data.len = copy_len;
 	}
-	ret = store_append(s->st, mb.id, data.s, data.len, flags.flags,
+	ret = store_append(s->st, mailbox_id, data.s, data.len, flags.flags,
 	    flags.keywords, date, &uid);
-	uidvalidity = mb.uidvalidity;
 	free(copy);
-	store_mailbox_clear(&mb);
 	if (ret == STORE_ERR_LIMIT)
 		imap_reply(cmd, "NO [LIMIT] Message too large or too many "
 		    "keywords");
@@ -103,5 +102,5 @@ imap_cmd_append(struct imap_session *s, struct imap_cmd *cmd)
 		imap_store_error(cmd, ret);
 	else
 		imap_reply(cmd, "OK [APPENDUID %u %u] APPEND completed",
-		    uidvalidity, uid);
+		    mb.uidvalidity, uid);
 }

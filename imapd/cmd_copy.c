@@ -43,7 +43,8 @@ static void
 copy_or_move(struct imap_session *s, struct imap_cmd *cmd, bool move)
 {
 	char name[LIMIT_MAILBOX_NAME * 2], code[sizeof(cmd->reply) - 64];
-	struct store_mailbox mb;
+	struct store_mailbox_state mb;
+	int64_t dst;
 	uint32_t *seqs, *uids, *new_uids;
 	size_t n;
 	int ret;
@@ -58,7 +59,7 @@ copy_or_move(struct imap_session *s, struct imap_cmd *cmd, bool move)
 		free(seqs);
 		return;
 	}
-	ret = store_mailbox_get(s->st, s->user_id, name, &mb);
+	ret = store_mailbox_find(s->st, s->user_id, name, &dst, &mb);
 	if (ret == STORE_ERR_NOT_FOUND || ret == STORE_ERR_INVALID) {
 		free(seqs);
 		imap_reply(cmd, "NO [TRYCREATE] Mailbox does not exist");
@@ -74,10 +75,10 @@ copy_or_move(struct imap_session *s, struct imap_cmd *cmd, bool move)
 	if (n == 0)
 		ret = 0;
 	else if (move)
-		ret = store_move(s->st, s->view.mailbox_id, uids, n, mb.id,
+		ret = store_move(s->st, s->view.mailbox_id, uids, n, dst,
 		    new_uids);
 	else
-		ret = store_copy(s->st, s->view.mailbox_id, uids, n, mb.id,
+		ret = store_copy(s->st, s->view.mailbox_id, uids, n, dst,
 		    new_uids);
 	if (ret != 0) {
 		imap_store_error(cmd, ret);
@@ -91,7 +92,6 @@ copy_or_move(struct imap_session *s, struct imap_cmd *cmd, bool move)
 		imap_reply(cmd, "OK %s%s completed", move ? "" : code,
 		    cmd->name);
 	}
-	store_mailbox_clear(&mb);
 	free(new_uids);
 	free(uids);
 	free(seqs);

@@ -36,13 +36,11 @@ create_parents(struct imap_session *s, char *name)
 static int
 exists(struct imap_session *s, const char *name)
 {
-	struct store_mailbox mb;
-	int ret = store_mailbox_get(s->st, s->user_id, name, &mb);
+	int64_t id;
+	int ret = store_mailbox_find(s->st, s->user_id, name, &id, NULL);
 
-	if (ret == 0) {
-		store_mailbox_clear(&mb);
+	if (ret == 0)
 		return 1;
-	}
 	return ret == STORE_ERR_NOT_FOUND || ret == STORE_ERR_INVALID ? 0 :
 	    ret;
 }

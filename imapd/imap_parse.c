@@ -250,10 +250,12 @@ imap_parse_number64(struct imap_parser *ps, uint64_t *n_r)
 	const char *start = ps->p;
 
 	while (ps->p < ps->end && ascii_is_digit((unsigned char)*ps->p)) {
+		uint64_t digit = (uint64_t)(*ps->p++ - '0');
+
 		/* RFC 7162 7: mod-sequence-value is below 2^63. */
-		if (n > (INT64_MAX - 9) / 10)
+		if (n > ((uint64_t)INT64_MAX - digit) / 10)
 			return imap_parse_fail(ps, "Number too large");
-		n = n * 10 + (uint64_t)(*ps->p++ - '0');
+		n = n * 10 + digit;
 	}
 	if (ps->p == start)
 		return imap_parse_fail(ps, "Expected a number");

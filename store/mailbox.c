@@ -514,6 +514,48 @@ store_mailbox_state(struct store *st, int64_t mailbox_id,
 	return st_step_row(st, stmt, state_from_row, state_r);
 }
 
+/* One row of store_mailbox_find()'s statement. */
+struct mailbox_found {
+	int64_t id;
+	struct store_mailbox_state state;
+};
+
+static void
+found_from_row(sqlite3_stmt *stmt, void *item)
+{
+	struct mailbox_found *f = item;
+
+	f->id = sqlite3_column_int64(stmt, 0);
+	f->state.uidvalidity = (uint32_t)sqlite3_column_int64(stmt, 1);
+	f->state.uidnext = (uint32_t)sqlite3_column_int64(stmt, 2);
+	f->state.highestmodseq = (uint64_t)sqlite3_column_int64(stmt, 3);
+}
+
+int
+store_mailbox_find(struct store *st, int64_t user_id, const char *name,
+    int64_t *id_r, struct store_mailbox_state *state_r)
+{
+	char canon[LIMIT_MAILBOX_NAME + 1];
+	struct mailbox_found f;
+	sqlite3_stmt *stmt;
+	int ret;
+
+	if ((ret = st_mailbox_canon(name, canon)) != 0)
+		return ret;
+	stmt = st_stmt(st, "SELECT id, uidvalidity, uidnext, highestmodseq"
+	    " FROM mailboxes WHERE user_id = ? AND name = ?");
+	if (stmt == NULL)
+		return STORE_ERR_TEMP;
+	sqlite3_bind_int64(stmt, 1, user_id);
+	sqlite3_bind_text(stmt, 2, canon, -1, SQLITE_STATIC);
+	if ((ret = st_step_row(st, stmt, found_from_row, &f)) != 0)
+		return ret;
+	*id_r = f.id;
+	if (state_r != NULL)
+		*state_r = f.state;
+	return 0;
+}
+
 int
 st_mailbox_owner(struct store *st, int64_t mailbox_id, int64_t *user_id_r)
 {

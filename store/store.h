@@ -221,6 +221,11 @@ struct store_mailbox_state {
  */
 int store_mailbox_state(struct store *st, int64_t mailbox_id,
     struct store_mailbox_state *state_r);
+/* store_mailbox_find: a mailbox's id (and, state_r not NULL, its
+ * UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ) by name: one index lookup, where
+ * store_mailbox_get() also counts the messages. */
+int store_mailbox_find(struct store *st, int64_t user_id, const char *name,
+    int64_t *id_r, struct store_mailbox_state *state_r);
 
 /* ---- Messages --------------------------------------------------------- */
 
