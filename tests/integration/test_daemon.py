@@ -34,6 +34,17 @@ def wait_for(predicate, timeout=10.0):
     return predicate()
 
 
+# One worker per protocol family: SMTP, POP3 and IMAP.
+WORKERS = 3
+
+
+def all_workers(pid):
+    """The master's workers once all of them are up (they are forked one
+    after the other), else an empty list."""
+    kids = children(pid)
+    return kids if len(kids) == WORKERS else []
+
+
 def send_one(d, subject, port="submission"):
     d.lb.run("domain", "add", "example.org", check=False)
     if "alice@example.org" not in d.lb.out("user", "list"):
@@ -82,15 +93,13 @@ def test_port_in_use_is_a_clear_error(tmp_path):
 
 
 def test_worker_restarted_after_crash(daemon):
-    # One worker per protocol family: SMTP, POP3 and IMAP.
-    workers = wait_for(lambda: len(children(daemon.proc.pid)) == 3 and
-                       children(daemon.proc.pid))
+    workers = wait_for(lambda: all_workers(daemon.proc.pid))
     assert workers, children(daemon.proc.pid)
     os.kill(workers[0], signal.SIGKILL)
     new = wait_for(lambda: [p for p in children(daemon.proc.pid)
                             if p not in workers], timeout=15)
     assert new, daemon.read_log()
-    assert len(children(daemon.proc.pid)) == 3
+    assert len(children(daemon.proc.pid)) == WORKERS
     send_one(daemon, "after restart")
     assert "after restart" in daemon.lb.out("message", "list",
                                             "alice@example.org")
@@ -100,7 +109,7 @@ def test_worker_restarted_after_crash(daemon):
 def test_sighup_reload_keeps_sessions(daemon):
     daemon.lb.run("domain", "add", "example.org")
     daemon.lb.add_user("alice@example.org")
-    old = wait_for(lambda: children(daemon.proc.pid))
+    old = wait_for(lambda: all_workers(daemon.proc.pid))
     c = smtplib.SMTP("127.0.0.1", daemon.ports["smtp"], timeout=10)
     c.ehlo("before.reload")
     os.kill(daemon.proc.pid, signal.SIGHUP)
@@ -123,7 +132,7 @@ def test_sighup_with_broken_config_keeps_running(daemon):
     good = open(daemon.lb.config).read()
     with open(daemon.lb.config, "a") as f:
         f.write("\n[smtp]\nnonsense = 1\n")
-    old = wait_for(lambda: children(daemon.proc.pid))
+    old = wait_for(lambda: all_workers(daemon.proc.pid))
     os.kill(daemon.proc.pid, signal.SIGHUP)
     assert wait_for(lambda: "keeping the running config" in
                     daemon.read_log())
@@ -135,7 +144,7 @@ def test_sighup_with_broken_config_keeps_running(daemon):
 
 
 def test_sigterm_stops_everything(daemon):
-    workers = wait_for(lambda: children(daemon.proc.pid))
+    workers = wait_for(lambda: all_workers(daemon.proc.pid))
     started = time.time()
     assert daemon.stop() == 0
     assert time.time() - started < 10
