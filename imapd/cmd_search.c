@@ -330,7 +330,8 @@ eval(struct search_ctx *c, const struct imap_sk *sk)
 	}
 }
 
-/* load_view: the rows of the view's messages, ghosts left out. */
+/* load_view: the rows of the view's messages, those expunged meanwhile
+ * left out. */
 static int
 load_view(struct search_ctx *c)
 {

@@ -46,8 +46,9 @@ struct imap_view {
 	uint32_t *uids;			/* owned; ascending */
 	uint32_t count;			/* EXISTS as announced */
 	uint32_t cap;
-	bool ghosts;			/* some of uids[] were expunged by
-					   others, not yet announced */
+	uint32_t *pending;		/* owned: UIDs of uids[] expunged, not
+					   yet announced (ascending) */
+	size_t npending;
 	uint32_t *saved;		/* owned: SEARCH RETURN (SAVE)'s UIDs,
 					   ascending, for "$" (RFC 5182) */
 	size_t nsaved;

@@ -5,10 +5,11 @@
  *
  * No polling: before each tagged answer the session compares the store's
  * (uidnext, highestmodseq) with the last seen, one primary-key lookup;
- * only when they moved is the message list read again and the difference
- * reported as EXPUNGE, EXISTS and FETCH (FLAGS). Messages expunged by
- * others while EXPUNGE may not be sent stay in the map ("ghosts") until
- * it may: their numbers must not shift under the client.
+ * only when they moved does it read what changed since (index lookups
+ * by MODSEQ and UID, never the whole mailbox) and report it as EXPUNGE,
+ * FETCH (FLAGS) and EXISTS. Messages expunged by others while EXPUNGE
+ * may not be sent stay in the map ("pending") until it may: their
+ * numbers must not shift under the client.
  *
  * \Recent is not kept (IMAP4rev2, RFC 9051, removed it): RECENT is 0.
  */
@@ -76,6 +77,7 @@ imap_view_open(struct imap_session *s, const struct store_mailbox *mb,
 void
 imap_view_close(struct imap_session *s)
 {
+	free(s->view.pending);
 	free(s->view.saved);
 	free(s->view.uids);
 	memset(&s->view, 0, sizeof(s->view));
@@ -99,37 +101,53 @@ imap_uid_in(const uint32_t *uids, size_t n, uint32_t uid)
 	return false;
 }
 
-/* expunge_gone: reports each view message not in msgs (both ascending)
- * as gone: "* n EXPUNGE", highest number first so the others keep
- * theirs, or with QRESYNC one "* VANISHED uid-set" (RFC 7162 3.2.10). */
+/* pending_add: remembers the view's messages among gone[0..n) (ascending)
+ * as expunged, to be announced when EXPUNGE may be sent. */
 static void
-expunge_gone(struct imap_session *s, const struct store_message *msgs,
-    size_t n)
+pending_add(struct imap_view *v, const uint32_t *gone, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint32_t at = lower_bound(v, gone[i]);
+		size_t k = v->npending;
+
+		if (at == v->count || v->uids[at] != gone[i] ||
+		    imap_uid_in(v->pending, v->npending, gone[i]))
+			continue;
+		v->pending = xreallocarray(v->pending, v->npending + 1,
+		    sizeof(*v->pending));
+		/* Kept ascending, for imap_uid_in(). */
+		while (k > 0 && v->pending[k - 1] > gone[i]) {
+			v->pending[k] = v->pending[k - 1];
+			k--;
+		}
+		v->pending[k] = gone[i];
+		v->npending++;
+	}
+}
+
+/* expunge_pending: announces the pending expunges: "* n EXPUNGE",
+ * highest number first so the others keep theirs, or with QRESYNC one
+ * "* VANISHED uid-set" (RFC 7162 3.2.10); then drops them from the map. */
+static void
+expunge_pending(struct imap_session *s)
 {
 	struct imap_view *v = &s->view;
-	uint32_t *gone = xcalloc((size_t)v->count + 1, sizeof(*gone));
-	uint32_t kept = 0, ngone = 0;
-	size_t j = n;
+	uint32_t kept = 0;
 
-	for (uint32_t i = v->count; i > 0; i--) {
-		uint32_t uid = v->uids[i - 1];
-
-		while (j > 0 && msgs[j - 1].uid > uid)
-			j--;
-		if (j > 0 && msgs[j - 1].uid == uid)
-			continue;
-		if (!s->qresync)
+	if (v->npending == 0)
+		return;
+	for (uint32_t i = v->count; i > 0 && !s->qresync; i--)
+		if (imap_uid_in(v->pending, v->npending, v->uids[i - 1]))
 			conn_printf(s->conn, "* %u EXPUNGE\r\n", i);
-		gone[ngone++] = uid;
-		v->uids[i - 1] = 0;
-	}
-	if (s->qresync && ngone > 0)
-		imap_write_vanished(s, gone, ngone, false);
-	free(gone);
+	if (s->qresync)
+		imap_write_vanished(s, v->pending, v->npending, false);
 	for (uint32_t i = 0; i < v->count; i++)
-		if (v->uids[i] != 0)
+		if (!imap_uid_in(v->pending, v->npending, v->uids[i]))
 			v->uids[kept++] = v->uids[i];
 	v->count = kept;
+	free(v->pending);
+	v->pending = NULL;
+	v->npending = 0;
 }
 
 void
@@ -154,56 +172,24 @@ imap_write_vanished(struct imap_session *s, uint32_t *uids, size_t n,
 	free(set);
 }
 
-/* has_gone: some view message is not in msgs. */
-static bool
-has_gone(const struct imap_view *v, size_t n)
-{
-	/* Every message in msgs with a UID up to the view's last is in the
-	 * view, so fewer of them means some went. */
-	return n < v->count;
-}
-
-void
-imap_view_sync(struct imap_session *s, bool expunges_ok,
-    const uint32_t *skip, size_t nskip)
+/* report_changed: "* n FETCH (UID FLAGS [MODSEQ])" for the view's
+ * messages whose MODSEQ passed the last seen, those in skip aside. */
+static void
+report_changed(struct imap_session *s, const uint32_t *skip, size_t nskip,
+    uint32_t last_uid)
 {
 	struct imap_view *v = &s->view;
-	struct store_mailbox_state state;
 	struct store_message *msgs;
-	uint32_t last_uid, old_count;
-	size_t n, upto;
-	int ret;
+	size_t n;
 
-	if (s->state != IMAP_STATE_SELECTED)
+	if (store_message_changed(s->st, v->mailbox_id, v->highestmodseq,
+	    last_uid, &msgs, &n) != 0)
 		return;
-	ret = store_mailbox_state(s->st, v->mailbox_id, &state);
-	if (ret == STORE_ERR_NOT_FOUND) {
-		conn_printf(s->conn, "* BYE Selected mailbox was deleted\r\n");
-		s->logout = true;
-		return;
-	}
-	if (ret != 0 || (state.uidnext == v->uidnext &&
-	    state.highestmodseq == v->highestmodseq && !v->ghosts))
-		return;
-	if (store_message_list(s->st, v->mailbox_id, 1, 0, &msgs, &n) != 0)
-		return;
-	last_uid = v->count > 0 ? v->uids[v->count - 1] : 0;
-	upto = 0;
-	while (upto < n && msgs[upto].uid <= last_uid)
-		upto++;
-	v->ghosts = has_gone(v, upto);
-	if (v->ghosts && expunges_ok) {
-		expunge_gone(s, msgs, upto);
-		v->ghosts = false;
-	}
-	for (size_t i = 0; i < upto; i++) {
-		uint32_t seq;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t seq = lower_bound(v, msgs[i].uid);
 
-		if (msgs[i].modseq <= v->highestmodseq ||
+		if (seq == v->count || v->uids[seq] != msgs[i].uid ||
 		    imap_uid_in(skip, nskip, msgs[i].uid))
-			continue;
-		seq = lower_bound(v, msgs[i].uid);
-		if (seq == v->count || v->uids[seq] != msgs[i].uid)
 			continue;
 		conn_printf(s->conn, "* %u FETCH (UID %u FLAGS ", seq + 1,
 		    msgs[i].uid);
@@ -215,14 +201,61 @@ imap_view_sync(struct imap_session *s, bool expunges_ok,
 			    (unsigned long long)msgs[i].modseq);
 		conn_printf(s->conn, ")\r\n");
 	}
-	old_count = v->count;
-	for (size_t i = upto; i < n; i++)
-		view_push(v, msgs[i].uid);
-	if (v->count != old_count)
-		conn_printf(s->conn, "* %u EXISTS\r\n", v->count);
-	v->uidnext = state.uidnext;
-	v->highestmodseq = state.highestmodseq;
 	store_message_list_free(&msgs, n);
+}
+
+void
+imap_view_sync(struct imap_session *s, bool expunges_ok,
+    const uint32_t *skip, size_t nskip)
+{
+	struct imap_view *v = &s->view;
+	struct store_mailbox_state state;
+	struct store_message *msgs;
+	uint32_t last_uid, old_count, *gone;
+	size_t n;
+	int ret;
+
+	if (s->state != IMAP_STATE_SELECTED)
+		return;
+	ret = store_mailbox_state(s->st, v->mailbox_id, &state);
+	if (ret == STORE_ERR_NOT_FOUND) {
+		conn_printf(s->conn, "* BYE Selected mailbox was deleted\r\n");
+		s->logout = true;
+		return;
+	}
+	if (ret != 0)
+		return;
+	/* Only what changed since the last sync is read (index lookups):
+	 * a push to many idle sessions costs what changed, not what the
+	 * mailbox holds. The state is read first: a change racing with the
+	 * reads below is reported now or at the next sync, never lost. */
+	if (state.uidnext != v->uidnext ||
+	    state.highestmodseq != v->highestmodseq) {
+		last_uid = v->count > 0 ? v->uids[v->count - 1] : 0;
+		if (store_expunged_since(s->st, v->mailbox_id,
+		    v->highestmodseq, &gone, &n) == 0) {
+			pending_add(v, gone, n);
+			free(gone);
+		}
+		if (expunges_ok)
+			expunge_pending(s);
+		report_changed(s, skip, nskip, last_uid);
+		old_count = v->count;
+		if (store_message_list(s->st, v->mailbox_id, last_uid + 1, 0,
+		    &msgs, &n) == 0) {
+			for (size_t i = 0; i < n; i++)
+				view_push(v, msgs[i].uid);
+			store_message_list_free(&msgs, n);
+		}
+		if (v->count != old_count)
+			conn_printf(s->conn, "* %u EXISTS\r\n", v->count);
+		v->uidnext = state.uidnext;
+		v->highestmodseq = state.highestmodseq;
+	}
+	/* RFC 3501 7.4.1: not during FETCH, STORE or SEARCH by number;
+	 * until then the expunged messages keep their numbers. */
+	if (expunges_ok)
+		expunge_pending(s);
 }
 
 int

@@ -215,6 +215,23 @@ message_clear(void *item)
 }
 
 int
+store_message_changed(struct store *st, int64_t mailbox_id, uint64_t modseq,
+    uint32_t uid_hi, struct store_message **messages_r, size_t *count_r)
+{
+	sqlite3_stmt *stmt = st_stmt(st, "SELECT " MESSAGE_COLUMNS
+	    " FROM messages WHERE mailbox_id = ? AND modseq > ? AND uid <= ?"
+	    " ORDER BY uid");
+
+	if (stmt == NULL)
+		return STORE_ERR_TEMP;
+	sqlite3_bind_int64(stmt, 1, mailbox_id);
+	sqlite3_bind_int64(stmt, 2, (int64_t)modseq);
+	sqlite3_bind_int64(stmt, 3, uid_hi);
+	return st_collect(st, stmt, sizeof(**messages_r), message_from_row,
+	    message_clear, (void **)messages_r, count_r);
+}
+
+int
 store_message_list(struct store *st, int64_t mailbox_id, uint32_t uid_lo,
     uint32_t uid_hi, struct store_message **messages_r, size_t *count_r)
 {

@@ -27,7 +27,8 @@
  *   body_chunks(id, body_id, seq, data)   LIMIT_BODY_CHUNK pieces
  *   messages(id, mailbox_id, user_id, uid, body_id, size, flags,
  *         keywords, internal_date, modseq)
- *   expunged(mailbox_id, uid, modseq)     for CONDSTORE/QRESYNC
+ *   expunged(mailbox_id, uid, modseq)     for CONDSTORE/QRESYNC (v4:
+ *                               both by (mailbox_id, modseq) too)
  *   body_text(rowid = bodies.id, hdr, body)   (v3) the search index:
  *                               FTS5 over mime_text_headers() and
  *                               mime_text_body() of each body; a body
@@ -191,6 +192,12 @@ static const struct migration migrations[] = {
 	  "CREATE TRIGGER bodies_delete AFTER DELETE ON bodies BEGIN"
 	  "  DELETE FROM body_text WHERE rowid = old.id;"
 	  "END;",
+	  NULL },
+	/* 3 -> 4: what changed in a mailbox since a MODSEQ, found without
+	 * reading the mailbox: IMAP sessions sync by these (flag changes,
+	 * expunges) instead of listing every message. */
+	{ "CREATE INDEX messages_modseq ON messages(mailbox_id, modseq);"
+	  "CREATE INDEX expunged_modseq ON expunged(mailbox_id, modseq);",
 	  NULL },
 };
 

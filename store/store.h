@@ -280,6 +280,12 @@ int store_append(struct store *st, int64_t mailbox_id, const char *data,
 int store_message_list(struct store *st, int64_t mailbox_id, uint32_t uid_lo,
     uint32_t uid_hi, struct store_message **messages_r, size_t *count_r);
 void store_message_list_free(struct store_message **messages, size_t count);
+/* store_message_changed: the messages with a MODSEQ above modseq and a
+ * UID up to uid_hi, in UID order (an index lookup: what an IMAP session
+ * has to report, not the whole mailbox). */
+int store_message_changed(struct store *st, int64_t mailbox_id,
+    uint64_t modseq, uint32_t uid_hi, struct store_message **messages_r,
+    size_t *count_r);
 int store_message_get(struct store *st, int64_t mailbox_id, uint32_t uid,
     struct store_message *message_r);
 void store_message_clear(struct store_message *message);

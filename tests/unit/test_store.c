@@ -2993,7 +2993,9 @@ test_check_detects_missing_mime(void **state)
 
 #define BODIES_COLUMNS "SELECT count(*) FROM pragma_table_info('bodies')"
 /* What schema 3 added, taken away again. */
-#define TAKE_BACK_TO_V2 \
+#define TAKE_BACK_TO_V3 \
+	"DROP INDEX messages_modseq; DROP INDEX expunged_modseq;"
+#define TAKE_BACK_TO_V2 TAKE_BACK_TO_V3 \
 	"DROP TRIGGER bodies_delete; DROP INDEX bodies_text_partial;" \
 	" DROP TABLE body_text; ALTER TABLE bodies DROP COLUMN text_partial;"
 
@@ -3068,7 +3070,7 @@ test_migrate_v1(void **state)
 	uint32_t uids[2];
 	sqlite3 *db;
 
-	assert_int_equal(store_schema_version(), 3);
+	assert_int_equal(store_schema_version(), 4);
 	assert_int_equal(store_deliver(fx->st, ids, 2, msg_text,
 	    strlen(msg_text), DATE, results, uids), 0);
 	b_text = msg_body_id(fx, inbox, uids[0]);
@@ -3089,7 +3091,7 @@ test_migrate_v1(void **state)
 	assert_int_equal(db_int(fx->dir, BODIES_COLUMNS), 4);
 
 	fx->st = tu_store_open(fx->dir);
-	assert_int_equal(db_user_version(fx->dir), 3);
+	assert_int_equal(db_user_version(fx->dir), 4);
 	assert_int_equal(db_int(fx->dir, BODIES_COLUMNS), 8);
 	assert_mime(fx, b_text, msg_text, strlen(msg_text));
 	assert_mime(fx, b_multi, multipart_text, strlen(multipart_text));
@@ -3596,6 +3598,49 @@ test_index_pending(void **state)
 	assert_int_equal(problems, 1);
 }
 
+/* A version 3 database gets the MODSEQ indexes IMAP syncs by, and
+ * store_message_changed() finds what changed through them. */
+static void
+test_migrate_v3(void **state)
+{
+	struct fx *fx = *state;
+	int64_t inbox = mbox_id(fx, fx->alice, "INBOX");
+	struct store_message *msgs;
+	uint32_t u1, u2;
+	uint64_t before;
+	char sql[128];
+	size_t n;
+	sqlite3 *db;
+
+	u1 = deliver1(fx, fx->alice, msg_text);
+	u2 = deliver1(fx, fx->alice, multipart_text);
+	store_close(&fx->st);
+	db = db_open(fx->dir);
+	assert_int_equal(sqlite3_exec(db, TAKE_BACK_TO_V3
+	    "PRAGMA user_version = 3;", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	fx->st = tu_store_open(fx->dir);
+	assert_int_equal(db_user_version(fx->dir), 4);
+	assert_int_equal(db_int(fx->dir, "SELECT count(*) FROM sqlite_master"
+	    " WHERE name IN ('messages_modseq', 'expunged_modseq')"), 2);
+	snprintf(sql, sizeof(sql), "SELECT highestmodseq FROM mailboxes"
+	    " WHERE id = %lld", (long long)inbox);
+	before = (uint64_t)db_int(fx->dir, sql);
+	assert_int_equal(store_flags_update(fx->st, inbox, &u2, 1,
+	    STORE_FLAGS_ADD, STORE_FLAG_SEEN, NULL), 0);
+	assert_int_equal(store_message_changed(fx->st, inbox, before, u2,
+	    &msgs, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(msgs[0].uid, u2);
+	store_message_list_free(&msgs, n);
+	/* uid_hi bounds it: u1 did not change, u2 is above u1. */
+	assert_int_equal(store_message_changed(fx->st, inbox, before, u1,
+	    &msgs, &n), 0);
+	assert_int_equal(n, 0);
+	store_message_list_free(&msgs, n);
+	check_clean(fx->st);
+}
+
 /* A version 2 database (this one taken back) is migrated on open and
  * its bodies indexed; removal then takes their rows. */
 static void
@@ -3622,7 +3667,7 @@ test_migrate_v2(void **state)
 	assert_int_equal(db_int(fx->dir, BODIES_COLUMNS), 7);
 
 	fx->st = tu_store_open(fx->dir);
-	assert_int_equal(db_user_version(fx->dir), 3);
+	assert_int_equal(db_user_version(fx->dir), 4);
 	assert_int_equal(db_int(fx->dir, BODIES_COLUMNS), 8);
 	assert_text(fx, b_text, msg_text, strlen(msg_text));
 	assert_text(fx, b_multi, multipart_text, strlen(multipart_text));
@@ -4141,6 +4186,7 @@ main(void)
 		T(test_index_pending),
 		T(test_check_detects_missing_index),
 		T(test_migrate_v2),
+		T(test_migrate_v3),
 		T(test_mailbox_state),
 		T(test_two_handles),
 		T(test_concurrent_delivery),
