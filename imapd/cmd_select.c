@@ -14,23 +14,14 @@
 static uint32_t
 first_unseen(struct imap_session *s)
 {
-	struct store_message *msgs;
-	uint32_t seq = 0;
-	size_t n;
+	uint32_t uid, seq;
 
-	if (store_message_list(s->st, s->view.mailbox_id, 1, 0, &msgs, &n) != 0)
+	if (store_first_unseen(s->st, s->view.mailbox_id, &uid) != 0 ||
+	    uid == 0)
 		return 0;
-	for (size_t i = 0, v = 0; i < n && v < s->view.count; i++) {
-		while (v < s->view.count && s->view.uids[v] < msgs[i].uid)
-			v++;
-		if (v < s->view.count && s->view.uids[v] == msgs[i].uid &&
-		    (msgs[i].flags & STORE_FLAG_SEEN) == 0) {
-			seq = (uint32_t)v + 1;
-			break;
-		}
-	}
-	store_message_list_free(&msgs, n);
-	return seq;
+	for (seq = 0; seq < s->view.count && s->view.uids[seq] < uid; seq++)
+		;
+	return seq < s->view.count && s->view.uids[seq] == uid ? seq + 1 : 0;
 }
 
 /* RFC 7162 3.2.5: what the client knew of the mailbox. */

@@ -53,13 +53,17 @@ imap_view_open(struct imap_session *s, const struct store_mailbox *mb,
     bool readonly)
 {
 	struct imap_view *v = &s->view;
-	struct store_message *msgs;
+	uint32_t *uids;
 	size_t n;
 	int ret;
 
 	imap_view_close(s);
-	if ((ret = store_message_list(s->st, mb->id, 1, 0, &msgs, &n)) != 0)
+	if ((ret = store_message_uids(s->st, mb->id, &uids, &n)) != 0)
 		return ret;
+	if (n > UINT32_MAX) {
+		free(uids);
+		return STORE_ERR_LIMIT;
+	}
 	v->mailbox_id = mb->id;
 	snprintf(v->name, sizeof(v->name), "%s", mb->name);
 	v->readonly = readonly;
@@ -68,9 +72,9 @@ imap_view_open(struct imap_session *s, const struct store_mailbox *mb,
 	 * the next sync rather than lost. */
 	v->uidnext = mb->uidnext;
 	v->highestmodseq = mb->highestmodseq;
-	for (size_t i = 0; i < n; i++)
-		view_push(v, msgs[i].uid);
-	store_message_list_free(&msgs, n);
+	/* The store's array becomes the map: no copy. */
+	v->uids = uids;
+	v->count = v->cap = (uint32_t)n;
 	return 0;
 }
 

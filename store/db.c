@@ -320,16 +320,44 @@ st_lookup_id(struct store *st, const char *sql, const char *param,
 }
 
 int
+st_collect_uids(struct store *st, sqlite3_stmt *stmt, uint32_t **uids_r,
+    size_t *count_r)
+{
+	uint32_t *uids = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap == 0 ? 64 : cap * 2;
+			uids = xreallocarray(uids, cap, sizeof(*uids));
+		}
+		uids[n++] = (uint32_t)sqlite3_column_int64(stmt, 0);
+	}
+	st_done(stmt);
+	if (rc != SQLITE_DONE) {
+		free(uids);
+		return st_err(st, rc);
+	}
+	*uids_r = uids;
+	*count_r = n;
+	return 0;
+}
+
+int
 st_collect(struct store *st, sqlite3_stmt *stmt, size_t size,
     void (*from_row)(sqlite3_stmt *, void *), void (*clear)(void *),
     void **items_r, size_t *count_r)
 {
 	char *items = NULL;
-	size_t n = 0;
+	size_t n = 0, cap = 0;
 	int rc;
 
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		items = xreallocarray(items, n + 1, size);
+		if (n == cap) {
+			cap = cap == 0 ? 16 : cap * 2;
+			items = xreallocarray(items, cap, size);
+		}
 		from_row(stmt, items + n * size);
 		n++;
 	}

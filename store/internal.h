@@ -86,6 +86,10 @@ int st_new_id(struct store *st, const char *sql, int64_t *id_r);
 /* st_collect: steps a bound stmt to the end, making an array of items of
  * size bytes with from_row(stmt, item); on failure frees what it made
  * with clear(item). Resets stmt. */
+/* st_collect_uids: the first column of every row of a bound stmt, as
+ * UIDs into a malloc'd array (NULL when none). */
+int st_collect_uids(struct store *st, sqlite3_stmt *stmt, uint32_t **uids_r,
+    size_t *count_r);
 int st_collect(struct store *st, sqlite3_stmt *stmt, size_t size,
     void (*from_row)(sqlite3_stmt *, void *), void (*clear)(void *),
     void **items_r, size_t *count_r);

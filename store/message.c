@@ -572,30 +572,43 @@ int
 store_expunged_since(struct store *st, int64_t mailbox_id, uint64_t modseq,
     uint32_t **uids_r, size_t *count_r)
 {
-	sqlite3_stmt *stmt;
-	uint32_t *uids = NULL;
-	size_t n = 0, cap = 0;
-	int rc;
+	sqlite3_stmt *stmt = st_stmt(st, "SELECT uid FROM expunged"
+	    " WHERE mailbox_id = ? AND modseq > ? ORDER BY uid");
 
-	stmt = st_stmt(st, "SELECT uid FROM expunged WHERE mailbox_id = ?"
-	    " AND modseq > ? ORDER BY uid");
 	if (stmt == NULL)
 		return STORE_ERR_TEMP;
 	sqlite3_bind_int64(stmt, 1, mailbox_id);
 	sqlite3_bind_int64(stmt, 2, (int64_t)modseq);
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap == 0 ? 64 : cap * 2;
-			uids = xreallocarray(uids, cap, sizeof(*uids));
-		}
-		uids[n++] = (uint32_t)sqlite3_column_int64(stmt, 0);
-	}
-	st_done(stmt);
-	if (rc != SQLITE_DONE) {
-		free(uids);
-		return st_err(st, rc);
-	}
-	*uids_r = uids;
-	*count_r = n;
+	return st_collect_uids(st, stmt, uids_r, count_r);
+}
+
+int
+store_message_uids(struct store *st, int64_t mailbox_id, uint32_t **uids_r,
+    size_t *count_r)
+{
+	sqlite3_stmt *stmt = st_stmt(st, "SELECT uid FROM messages"
+	    " WHERE mailbox_id = ? ORDER BY uid");
+
+	if (stmt == NULL)
+		return STORE_ERR_TEMP;
+	sqlite3_bind_int64(stmt, 1, mailbox_id);
+	return st_collect_uids(st, stmt, uids_r, count_r);
+}
+
+int
+store_first_unseen(struct store *st, int64_t mailbox_id, uint32_t *uid_r)
+{
+	sqlite3_stmt *stmt = st_stmt(st, "SELECT coalesce(min(uid), 0)"
+	    " FROM messages WHERE mailbox_id = ? AND (flags & ?) = 0");
+	int64_t uid;
+	int ret;
+
+	if (stmt == NULL)
+		return STORE_ERR_TEMP;
+	sqlite3_bind_int64(stmt, 1, mailbox_id);
+	sqlite3_bind_int(stmt, 2, STORE_FLAG_SEEN);
+	if ((ret = st_step_id(st, stmt, &uid)) != 0)
+		return ret;
+	*uid_r = (uint32_t)uid;
 	return 0;
 }

@@ -280,6 +280,13 @@ int store_append(struct store *st, int64_t mailbox_id, const char *data,
 int store_message_list(struct store *st, int64_t mailbox_id, uint32_t uid_lo,
     uint32_t uid_hi, struct store_message **messages_r, size_t *count_r);
 void store_message_list_free(struct store_message **messages, size_t count);
+/* store_message_uids: the UIDs of a mailbox's messages, ascending, in a
+ * malloc'd array (NULL when none): an IMAP session's sequence map. */
+int store_message_uids(struct store *st, int64_t mailbox_id,
+    uint32_t **uids_r, size_t *count_r);
+/* store_first_unseen: the lowest UID without \Seen, 0 when none. */
+int store_first_unseen(struct store *st, int64_t mailbox_id,
+    uint32_t *uid_r);
 /* store_message_changed: the messages with a MODSEQ above modseq and a
  * UID up to uid_hi, in UID order (an index lookup: what an IMAP session
  * has to report, not the whole mailbox). */
