@@ -50,6 +50,8 @@ imap_cmd_idle(struct imap_session *s, struct imap_cmd *cmd)
 	conn_printf(s->conn, "+ idling\r\n");
 	imap_view_sync(s, true, NULL, 0);
 	conn_flush(s->conn);
+	/* Idling sessions are many and long-lived: no cache while idle. */
+	store_release_memory(s->st);
 	while (!s->logout) {
 		int ret = conn_wait_input_or(s->conn, s->waiter.pipe[0],
 		    LIMIT_IMAP_TIMEOUT_MS);
@@ -58,6 +60,7 @@ imap_cmd_idle(struct imap_session *s, struct imap_cmd *cmd)
 			imap_waiter_drain(&s->waiter);
 			imap_view_sync(s, true, NULL, 0);
 			conn_flush(s->conn);
+			store_release_memory(s->st);
 			continue;
 		}
 		if (ret == CONN_OK) {

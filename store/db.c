@@ -407,3 +407,9 @@ st_commit_notify(struct store *st, int64_t user_id)
 		st_notify(st, user_id);
 	return ret;
 }
+
+void
+store_release_memory(struct store *st)
+{
+	(void)sqlite3_db_release_memory(st->db);
+}

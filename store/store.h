@@ -55,6 +55,11 @@ const char *store_strerror(int err);
 int store_open(const char *data_dir, struct store **store_r, char **error_r);
 void store_close(struct store **store);
 
+/* store_release_memory: frees the handle's page cache (a session about
+ * to wait long, as in IMAP IDLE; the next read refills it from the
+ * kernel's page cache). */
+void store_release_memory(struct store *st);
+
 /* store_schema_version: the schema version this binary writes. */
 int store_schema_version(void);
 
