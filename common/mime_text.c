@@ -63,6 +63,8 @@ mime_text_put_text(struct buf *out, const char *p, size_t n)
 {
 	const char *nul;
 
+	if (n == 0)
+		return 0;	/* p may be NULL (an empty buffer) */
 	while ((nul = memchr(p, '\0', n)) != NULL) {
 		size_t k = (size_t)(nul - p);
 

@@ -162,14 +162,15 @@ parse_str(struct imap_parser *ps, str_fn fn, struct imap_str *s)
 	} else if (fn == imap_parse_string || quoted || literal) {
 		check_string(s, quoted);
 	} else {
-		/* An atom-like form is never empty, never holds a CTL. */
+		/* An atom-like form is never empty, never holds a CTL or
+		 * a space (8-bit bytes are accepted in astrings). */
 		check_inside(s);
 		if (s->len == 0)
 			abort();
 		for (size_t i = 0; i < s->len; i++) {
 			unsigned char c = (unsigned char)s->s[i];
 
-			if (c <= 0x20 || c >= 0x7f)
+			if (c <= 0x20 || c == 0x7f)
 				abort();
 		}
 	}
