@@ -105,8 +105,9 @@ read_literal(struct imap_session *s, uint64_t size)
 
 		if ((ret = conn_read_exact(s->conn, chunk, n)) != CONN_OK)
 			break;
+		/* IMAP_INPUT_MAX covers every bound the reader enforces. */
 		if (buf_append(&s->input, chunk, n) != 0)
-			fatal("imap: literal over the input bound");
+			fatal("imap: literal over IMAP_INPUT_MAX");
 		size -= n;
 	}
 	conn_ignore_stop(s->conn, false);
@@ -142,7 +143,7 @@ imap_read_command(struct imap_session *s)
 		}
 		line_room -= len;
 		if (buf_append(&s->input, line, len) != 0)
-			fatal("imap: line over the input bound");
+			fatal("imap: line over IMAP_INPUT_MAX");
 		if (first) {
 			first_len = len;
 			append = !preauth && is_append(line, len);
@@ -166,7 +167,7 @@ imap_read_command(struct imap_session *s)
 			conn_flush(s->conn);
 		}
 		if (buf_append(&s->input, "\r\n", 2) != 0)
-			fatal("imap: line over the input bound");
+			fatal("imap: line over IMAP_INPUT_MAX");
 		if ((ret = read_literal(s, size)) != CONN_OK)
 			return read_failed(s, ret);
 		literal_room -= size;

@@ -353,7 +353,7 @@ imap_session_run(void *server, enum config_service svc, struct conn *conn)
 	s->svc = svc;
 	s->conn = conn;
 	imap_waiter_init(&s->waiter);
-	buf_init(&s->input, LIMIT_MESSAGE_SIZE + 2 * LIMIT_IMAP_LINE);
+	buf_init(&s->input, IMAP_INPUT_MAX);
 	conn_set_timeout(conn, LIMIT_IMAP_PREAUTH_TIMEOUT_MS);
 	if (svc == CONFIG_SVC_IMAPS &&
 	    conn_start_tls(conn, s->srv->env.tls) != CONN_OK) {

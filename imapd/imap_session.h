@@ -114,6 +114,10 @@ enum imap_read_result {
 /* imap_read_command: reads one command with its literals into s->input,
  * sending "+" for synchronizing literals once their size is accepted. */
 enum imap_read_result imap_read_command(struct imap_session *s);
+/* The most s->input holds: the lines, a CRLF after each literal
+ * announcement (each line has one at most), and the literals. */
+#define IMAP_INPUT_MAX (LIMIT_MESSAGE_SIZE + LIMIT_IMAP_LITERAL + \
+	3 * LIMIT_IMAP_LINE)
 
 /* ---- imap_write.c ---- */
 /* imap_write_string: a string as an atom-safe quoted string when it can

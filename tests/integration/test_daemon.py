@@ -147,7 +147,7 @@ def test_sigterm_stops_everything(daemon):
     workers = wait_for(lambda: all_workers(daemon.proc.pid))
     started = time.time()
     assert daemon.stop() == 0
-    assert time.time() - started < 10
+    assert time.time() - started < 10, daemon.read_log()
     for pid in workers:
         assert not os.path.exists("/proc/%d/status" % pid) or \
             "zombie" in open("/proc/%d/status" % pid).read()
