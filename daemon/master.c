@@ -183,8 +183,21 @@ prepare(struct master *m, char **error_r)
 static void
 spawn(struct master *m, struct slot *s)
 {
-	pid_t pid = fork();
+	sigset_t block, old;
+	pid_t pid;
 
+	/* Until the worker has its own handlers (worker.c signals_setup)
+	 * a signal sent to it would run the master's, whose pipe the child
+	 * closes: blocked, it stays pending for the worker instead. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGUSR2);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	pid = fork();
+	if (pid != 0)
+		sigprocmask(SIG_SETMASK, &old, NULL);
 	if (pid < 0) {
 		log_error("master: fork: %s", strerror(errno));
 		s->restart_at = time(NULL) + s->backoff;

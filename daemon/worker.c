@@ -252,6 +252,7 @@ static void
 signals_setup(void)
 {
 	struct sigaction sa;
+	sigset_t unblock;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -265,6 +266,14 @@ signals_setup(void)
 	sigaction(SIGPIPE, &sa, NULL);
 	sa.sa_handler = SIG_DFL;
 	sigaction(SIGCHLD, &sa, NULL);
+	/* The master forked us with these blocked (master.c spawn): what
+	 * came meanwhile is delivered now, to the handlers above. */
+	sigemptyset(&unblock);
+	sigaddset(&unblock, SIGTERM);
+	sigaddset(&unblock, SIGINT);
+	sigaddset(&unblock, SIGHUP);
+	sigaddset(&unblock, SIGUSR2);
+	sigprocmask(SIG_UNBLOCK, &unblock, NULL);
 }
 
 int

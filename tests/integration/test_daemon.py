@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import program
+from conftest import Daemon, program
 
 
 def children(pid):
@@ -151,6 +151,21 @@ def test_sigterm_stops_everything(daemon):
     for pid in workers:
         assert not os.path.exists("/proc/%d/status" % pid) or \
             "zombie" in open("/proc/%d/status" % pid).read()
+
+
+def test_sigterm_while_workers_start(tmp_path):
+    # A SIGTERM that reaches a worker between fork() and its own signal
+    # handlers must not be lost (it used to be: the worker then ran on
+    # until the master's 30 s grace ran out).
+    for i in range(15):
+        (tmp_path / str(i)).mkdir()
+        d = Daemon(tmp_path / str(i))
+        started = time.time()
+        # The workers start now: stop at once, while some still start.
+        os.kill(d.proc.pid, signal.SIGHUP)
+        time.sleep(0.01 * (i % 5))
+        assert d.stop() == 0
+        assert time.time() - started < 10, d.read_log()
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop privileges")
