@@ -300,10 +300,9 @@ def purge(port, n):
     m.logout()
 
 
-def fill(port, msgs):
-    """APPEND msgs to bench45's INBOX; returns (msg/s, pipelined)."""
-    purge(port, FILL_USER)
-    m = login(port, FILL_USER)
+def append_all(m, msgs):
+    """APPENDs msgs to m's INBOX, with LITERAL+ and WINDOW commands in
+    flight when the server offers it; returns (seconds, pipelined)."""
     plus = "LITERAL+" in m.capabilities()
     t0 = B.now()
     if plus:
@@ -321,7 +320,30 @@ def fill(port, msgs):
     else:
         for msg in msgs:
             m.append("INBOX", msg)
-    dt = B.now() - t0
+    return B.now() - t0, plus
+
+
+def stop_daemon(proc):
+    """SIGTERM to a letterboxd started with start_new_session, then
+    SIGKILL to whatever of its process group is left."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            pass
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
+
+
+def fill(port, msgs):
+    """APPEND msgs to bench45's INBOX; returns (msg/s, pipelined)."""
+    purge(port, FILL_USER)
+    m = login(port, FILL_USER)
+    dt, plus = append_all(m, msgs)
     check(m.status_messages("INBOX") == len(msgs), "APPENDed count")
     m.logout()
     return len(msgs) / dt, plus
@@ -538,17 +560,7 @@ class Letterboxd:
         time.sleep(1)       # the worker's decoy hash at start
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                pass
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.proc.wait()
+        stop_daemon(self.proc)
 
 
 # ---------------------------------------------------------------- main

@@ -81,7 +81,6 @@ import quopri
 import random
 import selectors
 import shutil
-import signal
 import sqlite3
 import statistics
 import subprocess
@@ -95,7 +94,8 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "..", "shared", "peers", "bench"))
 sys.path.insert(0, HERE)
 import benchlib as B  # noqa: E402
-from imap_bench import Imap, holders, responses, tcp_inodes  # noqa: E402
+from imap_bench import (Imap, append_all, holders, responses,  # noqa: E402
+                        stop_daemon, tcp_inodes)
 from smtp_bench import accepts, free_port  # noqa: E402
 
 PASSWORD = "benchpass"
@@ -104,7 +104,6 @@ DOVECOT_LMTP_PORT = 12024
 DOVECOT_PIDFILE = "/tmp/peers/dovecot/run/master.pid"
 USER_N = 46                 # bench46: not used by the other scripts
 PER_IP = 10                 # Dovecot's mail_max_userip_connections
-WINDOW = 32                 # APPENDs in flight
 
 RARE_SENDER = "rare-sender-qv7"
 RARE_SUBJECT = "fjykvist-report"
@@ -350,24 +349,7 @@ def fill(port, msgs):
     """APPEND msgs to the INBOX; returns seconds."""
     purge(port)
     m = login(port)
-    plus = "LITERAL+" in m.capabilities()
-    t0 = B.now()
-    if plus:
-        tags = []
-        for k, msg in enumerate(msgs):
-            tag = m._tag()
-            m.c.send(b"%s APPEND INBOX {%d+}\r\n%s\r\n" % (
-                tag.encode(), len(msg), msg))
-            tags.append(tag)
-            while len(tags) > (WINDOW if k + 1 < len(msgs) else 0):
-                t = tags.pop(0)
-                line = m.read_response(t)[0]
-                if not line.startswith(("%s OK" % t).encode()):
-                    raise B.ImapError("APPEND failed: %r" % line)
-    else:
-        for msg in msgs:
-            m.append("INBOX", msg)
-    dt = B.now() - t0
+    dt, _ = append_all(m, msgs)
     m.logout()
     return dt
 
@@ -791,17 +773,7 @@ class Letterboxd:
         time.sleep(1)       # the workers' decoy hash at start
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                pass
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.proc.wait()
+        stop_daemon(self.proc)
 
 
 # ---------------------------------------------------------------- main
