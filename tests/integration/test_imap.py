@@ -35,14 +35,14 @@ import re
 import smtplib
 import socket
 import sqlite3
-import ssl
 import time
 
 import pytest
 
 import conftest
 from test_smtp import show
-from test_smtp_tls import client_ctx, old_tls_ctx
+from test_smtp_tls import (assert_refuses_old_tls, client_ctx,  # noqa: E402
+                           plaintext_answer)
 
 TIMEOUT = 10
 HOST = "127.0.0.1"
@@ -876,31 +876,14 @@ def test_imaplib_starttls_and_imaps(server, conns, user):
 
 
 def test_imaps_refuses_old_tls(server):
-    sock = socket.create_connection((HOST, server.ports["imaps"]),
-                                    timeout=TIMEOUT)
-    try:
-        # DESIGN.md: TLS 1.2 and 1.3 only.
-        with pytest.raises((ssl.SSLError, OSError)):
-            old_tls_ctx().wrap_socket(sock).recv(100)
-    finally:
-        sock.close()
+    assert_refuses_old_tls(server.ports["imaps"])
 
 
 def test_plaintext_client_on_imaps_port(server):
-    c = socket.create_connection((HOST, server.ports["imaps"]),
-                                 timeout=TIMEOUT)
-    try:
-        c.sendall(b"a1 CAPABILITY\r\n")
-        c.settimeout(5)
-        try:
-            data = c.recv(4096)
-        except (ConnectionResetError, socket.timeout):
-            data = b""
-        # Never an IMAP greeting or answer in plaintext on the
-        # implicit-TLS port (RFC 8314 3.3).
-        assert not data.startswith((b"* ", b"a1 ")), data
-    finally:
-        c.close()
+    data = plaintext_answer(server.ports["imaps"], b"a1 CAPABILITY\r\n")
+    # Never an IMAP greeting or answer in plaintext on the implicit-TLS
+    # port (RFC 8314 3.3).
+    assert not data.startswith((b"* ", b"a1 ")), data
 
 
 # ------------------------------------------------------------ mailboxes

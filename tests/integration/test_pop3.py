@@ -27,7 +27,6 @@ import re
 import smtplib
 import socket
 import sqlite3
-import ssl
 import time
 
 import pytest
@@ -35,7 +34,8 @@ import pytest
 import conftest
 from test_daemon import children, wait_for
 from test_smtp import listing, show
-from test_smtp_tls import client_ctx, old_tls_ctx
+from test_smtp_tls import (assert_refuses_old_tls, client_ctx,  # noqa: E402
+                           plaintext_answer)
 
 TIMEOUT = 10
 HOST = "127.0.0.1"
@@ -1725,29 +1725,13 @@ def test_pop3s_auth_plain_and_dots(daemon):
 
 
 def test_pop3s_refuses_old_tls(daemon):
-    sock = socket.create_connection((HOST, daemon.ports["pop3s"]),
-                                    timeout=TIMEOUT)
-    try:
-        with pytest.raises((ssl.SSLError, OSError)):
-            old_tls_ctx().wrap_socket(sock).recv(100)
-    finally:
-        sock.close()
+    assert_refuses_old_tls(daemon.ports["pop3s"])
 
 
 def test_plaintext_client_on_pop3s_port(daemon):
-    c = socket.create_connection((HOST, daemon.ports["pop3s"]),
-                                 timeout=TIMEOUT)
-    try:
-        c.sendall(b"CAPA\r\n")
-        c.settimeout(5)
-        try:
-            data = c.recv(4096)
-        except (ConnectionResetError, socket.timeout):
-            data = b""
-        # Never a POP3 answer in plaintext on the implicit-TLS port.
-        assert not data.startswith((b"+OK", b"-ERR")), data
-    finally:
-        c.close()
+    data = plaintext_answer(daemon.ports["pop3s"], b"CAPA\r\n")
+    # Never a POP3 answer in plaintext on the implicit-TLS port.
+    assert not data.startswith((b"+OK", b"-ERR")), data
 
 
 # ------------------------------------------------------- cleartext policy

@@ -41,6 +41,32 @@ def old_tls_ctx():
     return ctx
 
 
+def assert_refuses_old_tls(port):
+    """An implicit-TLS port refuses a TLS 1.0/1.1-only client
+    (DESIGN.md: TLS 1.2 and 1.3 only)."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    try:
+        with pytest.raises((ssl.SSLError, OSError)):
+            old_tls_ctx().wrap_socket(sock).recv(100)
+    finally:
+        sock.close()
+
+
+def plaintext_answer(port, probe):
+    """What an implicit-TLS port says to a client that sends probe in
+    plaintext (b"" when it says nothing or resets)."""
+    c = socket.create_connection(("127.0.0.1", port), timeout=10)
+    try:
+        c.sendall(probe)
+        c.settimeout(5)
+        try:
+            return c.recv(4096)
+        except (ConnectionResetError, socket.timeout):
+            return b""
+    finally:
+        c.close()
+
+
 def tls_raw(d, ctx=None):
     """A Raw client on the submissions port (TLS from the first byte)."""
     sock = socket.create_connection((HOST, d.ports["submissions"]),
