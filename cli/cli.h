@@ -88,6 +88,14 @@ int cli_message_list(struct cli_ctx *ctx, int argc, char **argv);
 int cli_message_show(struct cli_ctx *ctx, int argc, char **argv);
 int cli_deliver(struct cli_ctx *ctx, int argc, char **argv);
 int cli_check(struct cli_ctx *ctx, int argc, char **argv);
+int cli_queue_list(struct cli_ctx *ctx, int argc, char **argv);
+int cli_queue_show(struct cli_ctx *ctx, int argc, char **argv);
+int cli_queue_retry(struct cli_ctx *ctx, int argc, char **argv);
+int cli_queue_delete(struct cli_ctx *ctx, int argc, char **argv);
+int cli_queue_flush(struct cli_ctx *ctx, int argc, char **argv);
+int cli_dkim_generate(struct cli_ctx *ctx, int argc, char **argv);
+int cli_dkim_list(struct cli_ctx *ctx, int argc, char **argv);
+int cli_dkim_del(struct cli_ctx *ctx, int argc, char **argv);
 
 /* ---- Opening (util.c) ------------------------------------------------ */
 

@@ -61,6 +61,23 @@ static const struct cli_command commands[] = {
 	  "deliver the message on stdin to local recipients" },
 	{ "check", NULL, cli_check, "",
 	  "check the integrity of the database" },
+	{ "queue", "list", cli_queue_list, "",
+	  "list the outbound queue" },
+	{ "queue", "show", cli_queue_show, "ID",
+	  "show a queued message's recipients and its bytes" },
+	{ "queue", "retry", cli_queue_retry, "ID",
+	  "try a queued message's pending recipients now" },
+	{ "queue", "delete", cli_queue_delete, "ID",
+	  "remove a message from the queue (no bounce)" },
+	{ "queue", "flush", cli_queue_flush, "",
+	  "try every pending recipient now" },
+	{ "dkim", "generate", cli_dkim_generate,
+	  "DOMAIN [--algorithm rsa|ed25519|both] [--selector NAME]",
+	  "make DKIM signing keys and print the DNS records to publish" },
+	{ "dkim", "list", cli_dkim_list, "[DOMAIN]",
+	  "list DKIM keys with their DNS records" },
+	{ "dkim", "del", cli_dkim_del, "DOMAIN SELECTOR",
+	  "remove a DKIM key" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

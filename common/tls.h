@@ -5,6 +5,8 @@
 #ifndef LETTERBOX_TLS_H
 #define LETTERBOX_TLS_H
 
+#include <stdbool.h>
+
 #include <openssl/ssl.h>
 
 /*
@@ -25,5 +27,15 @@ SSL_CTX *tls_server_ctx_new(const char *cert_file, const char *key_file,
  */
 int tls_selfsigned_ensure(const char *data_dir, const char *hostname,
     char **cert_r, char **key_r, char **error_r);
+
+/*
+ * tls_client_ctx_new: a client SSL_CTX for the delivery agent, TLS 1.2+.
+ * verify false: opportunistic TLS (RFC 7435: encrypt, do not
+ * authenticate; what MX delivery does without DANE/MTA-STS). verify
+ * true: the peer's chain must verify against ca_file (PEM; NULL: the
+ * system's CA store) and its name (set per connection with
+ * SSL_set1_host) must match. NULL with a malloc'd *error_r.
+ */
+SSL_CTX *tls_client_ctx_new(bool verify, const char *ca_file, char **error_r);
 
 #endif

@@ -29,6 +29,17 @@
  *         keywords, internal_date, modseq)
  *   expunged(mailbox_id, uid, modseq)     for CONDSTORE/QRESYNC (v4:
  *                               both by (mailbox_id, modseq) too)
+ *   queue(id, qid, sender, user_id, size, body_8bit, smtputf8, created,
+ *         delay_notified)       (v5) outbound messages; qid is the hex
+ *                               id of the SMTP transaction (logs, CLI)
+ *   queue_chunks(queue_id, seq, data)     its bytes, LIMIT_BODY_CHUNK
+ *   queue_rcpts(id, queue_id, address, domain, state, attempts,
+ *         next_attempt, last_attempt, last_code, last_answer,
+ *         remote_mta, lease_pid)  one per recipient: state 0 pending,
+ *                               1 delivered, 2 failed (bounce owed),
+ *                               3 failed and reported; lease_pid: the
+ *                               delivery agent process working on it
+ *   dkim_keys(id, domain_id, selector, algorithm, private_pem, created)
  *   body_text(rowid = bodies.id, hdr, body)   (v3) the search index:
  *                               FTS5 over mime_text_headers() and
  *                               mime_text_body() of each body; a body
@@ -198,6 +209,52 @@ static const struct migration migrations[] = {
 	 * expunges) instead of listing every message. */
 	{ "CREATE INDEX messages_modseq ON messages(mailbox_id, modseq);"
 	  "CREATE INDEX expunged_modseq ON expunged(mailbox_id, modseq);",
+	  NULL },
+	/* 4 -> 5: outbound mail (queue.c) and DKIM keys (dkim_key.c).
+	 * A queued message's bytes are its own (queue_chunks), not a
+	 * shared body: they differ from any local copy (no Return-Path, a
+	 * DKIM signature) and must not be parsed or indexed for IMAP. The
+	 * due index serves the delivery agent's claim query. */
+	{ "CREATE TABLE queue ("
+	  "  id INTEGER PRIMARY KEY,"
+	  "  qid TEXT NOT NULL UNIQUE,"
+	  "  sender TEXT NOT NULL,"
+	  "  user_id INTEGER,"
+	  "  size INTEGER NOT NULL,"
+	  "  body_8bit INTEGER NOT NULL,"
+	  "  smtputf8 INTEGER NOT NULL,"
+	  "  created INTEGER NOT NULL,"
+	  "  delay_notified INTEGER NOT NULL DEFAULT 0);"
+	  "CREATE TABLE queue_chunks ("
+	  "  queue_id INTEGER NOT NULL REFERENCES queue(id) ON DELETE CASCADE,"
+	  "  seq INTEGER NOT NULL,"
+	  "  data BLOB NOT NULL,"
+	  "  PRIMARY KEY (queue_id, seq)) WITHOUT ROWID;"
+	  "CREATE TABLE queue_rcpts ("
+	  "  id INTEGER PRIMARY KEY,"
+	  "  queue_id INTEGER NOT NULL REFERENCES queue(id) ON DELETE CASCADE,"
+	  "  address TEXT NOT NULL,"
+	  "  domain TEXT NOT NULL,"
+	  "  state INTEGER NOT NULL DEFAULT 0,"
+	  "  attempts INTEGER NOT NULL DEFAULT 0,"
+	  "  next_attempt INTEGER NOT NULL,"
+	  "  last_attempt INTEGER NOT NULL DEFAULT 0,"
+	  "  last_code INTEGER NOT NULL DEFAULT 0,"
+	  "  last_answer TEXT NOT NULL DEFAULT '',"
+	  "  remote_mta TEXT NOT NULL DEFAULT '',"
+	  "  lease_pid INTEGER NOT NULL DEFAULT 0,"
+	  "  UNIQUE (queue_id, address));"
+	  "CREATE INDEX queue_rcpts_due ON queue_rcpts(state, next_attempt)"
+	  "  WHERE state = 0;"
+	  "CREATE TABLE dkim_keys ("
+	  "  id INTEGER PRIMARY KEY,"
+	  "  domain_id INTEGER NOT NULL REFERENCES domains(id)"
+	  "    ON DELETE CASCADE,"
+	  "  selector TEXT NOT NULL,"
+	  "  algorithm TEXT NOT NULL,"
+	  "  private_pem TEXT NOT NULL,"
+	  "  created INTEGER NOT NULL,"
+	  "  UNIQUE (domain_id, selector));",
 	  NULL },
 };
 

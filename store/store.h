@@ -443,6 +443,162 @@ int store_body_text(struct store *st, int64_t body_id, char **hdr_r,
 int store_index_pending(struct store *st, unsigned int max,
     unsigned int *done_r);
 
+/* ---- DKIM keys (dkim_key.c) ------------------------------------------ */
+
+struct store_dkim_key {
+	char *domain;
+	char *selector;
+	char *algorithm;	/* "rsa-sha256" | "ed25519-sha256" */
+	char *private_pem;
+	int64_t created;
+};
+
+/* store_dkim_key_add: a key for a hosted domain (STORE_ERR_NOT_LOCAL
+ * otherwise); STORE_ERR_EXISTS when the domain has that selector;
+ * STORE_ERR_INVALID for a selector that is not a DNS label sequence. */
+int store_dkim_key_add(struct store *st, const char *domain,
+    const char *selector, const char *algorithm, const char *private_pem);
+int store_dkim_key_del(struct store *st, const char *domain,
+    const char *selector);
+/* store_dkim_key_list: the keys of domain (NULL: every domain), by domain
+ * then selector. */
+int store_dkim_key_list(struct store *st, const char *domain,
+    struct store_dkim_key **keys_r, size_t *count_r);
+void store_dkim_key_list_free(struct store_dkim_key **keys, size_t count);
+
+/* ---- Outbound queue (queue.c) ---------------------------------------- */
+
+/*
+ * A message for remote recipients waits here until each recipient has
+ * been delivered or has failed for good. The delivery agent claims a
+ * message's due recipients at one destination (a lease naming its pid,
+ * so that nothing is sent twice at once, and a lease of a dead process
+ * can be taken back), delivers, and records each outcome.
+ */
+enum store_queue_state {
+	STORE_QUEUE_PENDING = 0,
+	STORE_QUEUE_DELIVERED = 1,
+	STORE_QUEUE_FAILED = 2,		/* failed for good, bounce owed */
+	STORE_QUEUE_REPORTED = 3,	/* failed, bounce made (or none due) */
+};
+
+/* What the SMTP session queues (store_submit). */
+struct store_queue_new {
+	const char *qid;		/* hex, unique: names it everywhere */
+	const char *sender;		/* "" for <> */
+	int64_t user_id;		/* submitting user, 0: none */
+	const char *const *rcpts;	/* remote recipients */
+	size_t nrcpts;
+	bool body_8bit;
+	bool smtputf8;
+	const char *data;		/* the message as it will be sent */
+	size_t len;
+};
+
+/*
+ * store_submit: in one transaction, delivers local_data to the local
+ * users (as store_deliver_all, may be count 0) and queues q (may be
+ * NULL), so that a message is accepted for all its recipients or for
+ * none. Results as store_deliver_all. Pokes the delivery agent.
+ */
+int store_submit(struct store *st, const int64_t *user_ids, size_t count,
+    const char *local_data, size_t local_len, int64_t internal_date,
+    int *results_r, const struct store_queue_new *q);
+
+struct store_queue_rcpt {
+	int64_t id;
+	char *address;
+	char *domain;
+	int state;			/* enum store_queue_state */
+	int attempts;
+	int64_t next_attempt;
+	int64_t last_attempt;
+	int last_code;			/* 0: no reply (network) */
+	char *last_answer;
+	char *remote_mta;
+};
+
+struct store_queue_msg {
+	int64_t id;
+	char *qid;
+	char *sender;
+	int64_t user_id;
+	int64_t size;
+	bool body_8bit;
+	bool smtputf8;
+	int64_t created;
+	bool delay_notified;
+	struct store_queue_rcpt *rcpts;	/* those asked for (see below) */
+	size_t nrcpts;
+};
+void store_queue_msg_clear(struct store_queue_msg *m);
+
+/*
+ * store_queue_claim: takes, for process pid, the pending recipients due
+ * by now of one message: at domain (NULL: any domain, all of the
+ * message's due recipients, for a smarthost). Oldest message first.
+ * STORE_ERR_NOT_FOUND when nothing is due.
+ */
+int store_queue_claim(struct store *st, const char *domain, int64_t now,
+    int64_t pid, struct store_queue_msg *msg_r);
+
+/* store_queue_due_domains: the domains with unleased recipients due by
+ * now (NULL-terminated, store_strv_free()), and in *next_r the earliest
+ * next_attempt of any unleased pending recipient (0: none). */
+int store_queue_due_domains(struct store *st, int64_t now, char ***domains_r,
+    int64_t *next_r);
+
+/* One recipient's outcome, for store_queue_record. */
+struct store_queue_outcome {
+	int64_t rcpt_id;
+	int state;			/* PENDING (retry), DELIVERED, FAILED */
+	int64_t next_attempt;		/* PENDING */
+	int code;
+	const char *answer;
+	const char *remote_mta;
+};
+/* store_queue_record: records outcomes (attempts + 1, lease released). */
+int store_queue_record(struct store *st, int64_t now,
+    const struct store_queue_outcome *out, size_t count);
+
+/* store_queue_release: gives back what pid holds (shutdown) or, pid 0,
+ * every lease whose process is gone (kill(pid, 0) fails with ESRCH). */
+int store_queue_release(struct store *st, int64_t pid);
+
+/*
+ * store_queue_report: ends a report cycle for message id in one
+ * transaction: the report (a DSN, may be NULL: none due, e.g. for a
+ * bounce that bounced) is delivered to the local users (count > 0) or
+ * queued as q; failed recipients become REPORTED, or, delayed true,
+ * the message is marked delay_notified. The message goes once no
+ * recipient is PENDING or FAILED.
+ */
+int store_queue_report(struct store *st, int64_t id, bool delayed,
+    const int64_t *user_ids, size_t count, const char *data, size_t len,
+    const struct store_queue_new *q);
+
+/* store_queue_get: a message by qid with every recipient. */
+int store_queue_get(struct store *st, const char *qid,
+    struct store_queue_msg *msg_r);
+/* store_queue_list: every queued message with its recipients. */
+int store_queue_list(struct store *st, struct store_queue_msg **msgs_r,
+    size_t *count_r);
+void store_queue_list_free(struct store_queue_msg **msgs, size_t count);
+/* store_queue_read: up to size bytes from offset of message id. */
+int store_queue_read(struct store *st, int64_t id, int64_t offset, char *buf,
+    size_t size, size_t *len_r);
+/* store_queue_retry: pending recipients of qid (NULL: every message)
+ * due now. */
+int store_queue_retry(struct store *st, const char *qid);
+/* store_queue_delete: removes qid from the queue, no bounce. */
+int store_queue_delete(struct store *st, const char *qid);
+
+/* store_queue_poke / store_queue_listen / recv: the delivery agent's
+ * wake-up (data_dir/relay.sock), as the change notification. */
+void store_queue_poke(struct store *st);
+int store_queue_listen(const char *data_dir, int *fd_r, char **error_r);
+void store_queue_unlisten(const char *data_dir, int *fd);
+
 /* ---- Integrity -------------------------------------------------------- */
 
 /*

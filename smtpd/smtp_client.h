@@ -1,0 +1,123 @@
+/*
+ * smtp_client.h - the client side of SMTP (RFC 5321) for the delivery
+ * agent: connect, EHLO (HELO when refused), STARTTLS (opportunistic or
+ * required), AUTH PLAIN/LOGIN, then transactions with PIPELINING (RFC
+ * 2920), SIZE (RFC 1870), 8BITMIME (RFC 6152) and SMTPUTF8 (RFC 6531)
+ * when the server offers them, dot-stuffing, RSET between messages, QUIT.
+ *
+ * Timeouts are those of RFC 5321 4.5.3.2: greeting 5 min, MAIL 5 min,
+ * RCPT 5 min, DATA 2 min, each data block 3 min, the final dot 10 min
+ * (scaled by smtp_client_opts.timeout_scale for tests). A malformed reply
+ * (bad code, inconsistent continuation lines, too long) is a temporary
+ * failure: code 0 with the text saying what was wrong.
+ */
+#ifndef LETTERBOX_SMTPD_SMTP_CLIENT_H
+#define LETTERBOX_SMTPD_SMTP_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <openssl/ssl.h>
+
+/* A server's answer, or why there was none. */
+struct smtp_client_reply {
+	int code;		/* 200..599; 0: no valid reply (network error,
+				   timeout, malformed): temporary */
+	char text[512];		/* "550 5.1.1 No such user" (continuation
+				   lines joined with " / "), or "connect to
+				   192.0.2.1:25: Connection refused";
+				   control and non-ASCII bytes as '?',
+				   truncated: safe to log and to put in a
+				   DSN */
+};
+
+enum smtp_client_tls {
+	SMTP_CLIENT_TLS_NONE = 0,	/* never STARTTLS */
+	SMTP_CLIENT_TLS_MAY,		/* STARTTLS when offered; a failed
+					   handshake fails this connection */
+	SMTP_CLIENT_TLS_REQUIRE,	/* STARTTLS or fail (temporary) */
+	SMTP_CLIENT_TLS_IMPLICIT,	/* TLS from the first byte (465) */
+};
+
+struct smtp_client_opts {
+	const char *helo;		/* our hostname for EHLO */
+	enum smtp_client_tls tls;
+	SSL_CTX *tls_ctx;		/* client context (needed unless
+					   NONE); its verify mode decides */
+	const char *tls_name;		/* SNI and the name verified */
+	const char *auth_user;		/* NULL: no AUTH */
+	const char *auth_password;
+	int connect_timeout_ms;		/* e.g. 30 s */
+	double timeout_scale;		/* 1.0: RFC 5321's; tests use less */
+	int stop_fd;			/* readable: give up (shutdown); -1 */
+};
+
+struct smtp_client;
+
+/*
+ * smtp_client_open: connects to addr, reads the greeting, says EHLO,
+ * upgrades with STARTTLS per opts->tls (and says EHLO again), and
+ * authenticates when asked (PLAIN, else LOGIN, whichever the server
+ * offers; AUTH is never sent without TLS). Returns 0 with *client_r, or
+ * -1 with *reply_r: the server's refusal (a 5xx greeting or AUTH answer
+ * is permanent for this host; the caller decides what it means for the
+ * message) or code 0 for a network/TLS/protocol failure.
+ */
+int smtp_client_open(const struct sockaddr *addr, socklen_t addr_len,
+    const struct smtp_client_opts *opts, struct smtp_client **client_r,
+    struct smtp_client_reply *reply_r);
+
+/* One message to send. */
+struct smtp_client_msg {
+	const char *sender;		/* "" for the null sender <> */
+	const char *const *rcpts;
+	size_t nrcpts;
+	int64_t size;			/* announced with SIZE= */
+	bool body_8bit;			/* needs 8BITMIME */
+	bool smtputf8;			/* needs SMTPUTF8 */
+	/* read: the next bytes of the message as stored (CRLF lines, not
+	 * dot-stuffed), into buf (cap bytes), *len_r = 0 at the end.
+	 * 0, or -1 when the message cannot be read (the transaction is
+	 * abandoned with RSET: temporary failure). */
+	int (*read)(void *arg, char *buf, size_t cap, size_t *len_r);
+	void *read_arg;
+};
+
+/*
+ * smtp_client_send: one transaction (MAIL, RCPTs, DATA, pipelined when
+ * offered). rcpt_result (nrcpts entries) gets each recipient's outcome:
+ * its RCPT reply when refused; otherwise the final reply to the data
+ * (or the MAIL/DATA refusal, or code 0 when the connection failed).
+ * A message larger than the server's SIZE gets 552 5.3.4 for everyone,
+ * one needing 8BITMIME or SMTPUTF8 the server lacks 554 5.6.3 / 553
+ * 5.6.7, without being sent. Returns true when the connection can carry
+ * another message (it was reset if needed), false when it must be
+ * closed.
+ */
+bool smtp_client_send(struct smtp_client *c, const struct smtp_client_msg *msg,
+    struct smtp_client_reply *rcpt_result);
+
+/* smtp_client_tls: "TLSv1.3" when the session is under TLS, else NULL. */
+const char *smtp_client_tls(const struct smtp_client *c);
+
+/* smtp_client_close: QUIT (best effort, short timeout) and frees. */
+void smtp_client_close(struct smtp_client **c);
+
+/*
+ * smtp_client_parse_reply: reads one reply from lines (each without its
+ * CRLF) as they arrive: call with each line; returns 1 when the reply is
+ * complete (into *reply), 0 when more lines are needed, -1 when
+ * malformed (reply->code 0, text says why). *state must be zeroed before
+ * the first line. For the client, its tests and the fuzzer.
+ */
+struct smtp_client_reply_state {
+	int code;
+	unsigned int lines;
+	size_t text_len;
+};
+int smtp_client_parse_reply(struct smtp_client_reply_state *state,
+    const char *line, size_t len, struct smtp_client_reply *reply);
+
+#endif
