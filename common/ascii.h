@@ -39,6 +39,12 @@ ascii_upper(unsigned char c)
 	return (c >= 'a' && c <= 'z') ? (unsigned char)(c - 'a' + 'A') : c;
 }
 
+static inline unsigned char
+ascii_lower(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') ? (unsigned char)(c - 'A' + 'a') : c;
+}
+
 /* ascii_ieq: the n bytes at s equal the NUL-terminated upper-case word,
  * ignoring ASCII case. */
 static inline bool

@@ -25,6 +25,10 @@ enum key_type {
 	KEY_LISTEN,
 	KEY_LOGLEVEL,
 	KEY_BARE_LF,
+	KEY_DURATION,
+	KEY_PORT,
+	KEY_HOSTPORT,		/* a string config_parse_hostport() takes */
+	KEY_RELAY_TLS,
 };
 
 struct key_def {
@@ -42,6 +46,10 @@ struct key_def {
 	{ name, "listen", KEY_LISTEN, SVC_OFFSET(svc, listen) }
 #define SVC_BARE_LF(name, svc) \
 	{ name, "bare_lf", KEY_BARE_LF, SVC_OFFSET(svc, bare_lf_reject) }
+
+#define OUT_KEY(name, type, field) \
+	{ "outbound", name, type, offsetof(struct config, outbound) + \
+	  offsetof(struct config_outbound, field) }
 
 static const struct key_def key_defs[] = {
 	{ "", "data_dir", KEY_STRING, offsetof(struct config, data_dir) },
@@ -71,6 +79,22 @@ static const struct key_def key_defs[] = {
 	  offsetof(struct config, hash_opslimit) },
 	{ "auth", "hash_memlimit", KEY_SIZE,
 	  offsetof(struct config, hash_memlimit) },
+	OUT_KEY("enabled", KEY_BOOL, enabled),
+	OUT_KEY("port", KEY_PORT, port),
+	OUT_KEY("dns", KEY_HOSTPORT, dns),
+	OUT_KEY("relay", KEY_HOSTPORT, relay),
+	OUT_KEY("relay_user", KEY_STRING, relay_user),
+	OUT_KEY("relay_password", KEY_STRING, relay_password),
+	OUT_KEY("relay_tls", KEY_RELAY_TLS, relay_implicit_tls),
+	OUT_KEY("relay_ca", KEY_STRING, relay_ca),
+	OUT_KEY("tls", KEY_BOOL, tls),
+	OUT_KEY("lifetime", KEY_DURATION, lifetime),
+	OUT_KEY("delay_notice", KEY_DURATION, delay_notice),
+	OUT_KEY("retry_min", KEY_DURATION, retry_min),
+	OUT_KEY("retry_max", KEY_DURATION, retry_max),
+	OUT_KEY("connect_timeout", KEY_DURATION, connect_timeout),
+	OUT_KEY("connections", KEY_UINT, connections),
+	OUT_KEY("per_domain", KEY_UINT, per_domain),
 };
 
 static const char *const service_names[CONFIG_SVC_COUNT] = {
@@ -96,6 +120,18 @@ config_new_defaults(const char *default_data_dir)
 	cfg->hostname = xstrdup(host);
 	cfg->log_level = xstrdup("info");
 	cfg->max_message_size = 50L * 1024 * 1024;
+	/* RFC 5321 4.5.4.1: retry at least 30 min apart (we start at 5 and
+	 * double), give up after 4-5 days. */
+	cfg->outbound.enabled = true;
+	cfg->outbound.port = 25;
+	cfg->outbound.tls = true;
+	cfg->outbound.lifetime = 5 * 24 * 3600;
+	cfg->outbound.delay_notice = 4 * 3600;
+	cfg->outbound.retry_min = 5 * 60;
+	cfg->outbound.retry_max = 4 * 3600;
+	cfg->outbound.connect_timeout = 30;
+	cfg->outbound.connections = 20;
+	cfg->outbound.per_domain = 4;
 	return cfg;
 }
 
@@ -112,6 +148,14 @@ config_free(struct config **cfgp)
 	free(cfg->log_level);
 	free(cfg->tls_cert);
 	free(cfg->tls_key);
+	free(cfg->outbound.dns);
+	free(cfg->outbound.relay);
+	free(cfg->outbound.relay_user);
+	if (cfg->outbound.relay_password != NULL)
+		explicit_bzero(cfg->outbound.relay_password,
+		    strlen(cfg->outbound.relay_password));
+	free(cfg->outbound.relay_password);
+	free(cfg->outbound.relay_ca);
 	free(cfg);
 	*cfgp = NULL;
 }
@@ -150,6 +194,97 @@ config_parse_size(const char *s)
 	if (*end != '\0' || v > (unsigned long long)(INT64_MAX / mult))
 		return -1;
 	return (int64_t)v * mult;
+}
+
+int64_t
+config_parse_duration(const char *s)
+{
+	char *end;
+	unsigned long long v;
+	int64_t mult = 1;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0)
+		return -1;
+	switch (*end) {
+	case '\0':
+		break;
+	case 's':
+		end++;
+		break;
+	case 'm':
+		mult = 60;
+		end++;
+		break;
+	case 'h':
+		mult = 3600;
+		end++;
+		break;
+	case 'd':
+		mult = 24 * 3600;
+		end++;
+		break;
+	default:
+		return -1;
+	}
+	/* Ten years is more than any mail timer wants. */
+	if (*end != '\0' || v > (unsigned long long)(3650LL * 24 * 3600 / mult))
+		return -1;
+	return (int64_t)v * mult;
+}
+
+int
+config_parse_hostport(const char *s, uint16_t default_port, char *host,
+    uint16_t *port_r)
+{
+	const char *colon, *h = s;
+	size_t hlen;
+	unsigned long port = default_port;
+	char *end;
+
+	if (*s == '[') {
+		const char *close = strchr(s, ']');
+		unsigned char addr[16];
+
+		if (close == NULL || (close[1] != ':' && close[1] != '\0'))
+			return -1;
+		h = s + 1;
+		hlen = (size_t)(close - h);
+		colon = close[1] == ':' ? close + 1 : NULL;
+		if (hlen == 0 || hlen >= 256)
+			return -1;
+		memcpy(host, h, hlen);
+		host[hlen] = '\0';
+		if (inet_pton(AF_INET6, host, addr) != 1)
+			return -1;
+	} else {
+		colon = strchr(s, ':');
+		hlen = colon != NULL ? (size_t)(colon - s) : strlen(s);
+		if (hlen == 0 || hlen >= 256)
+			return -1;
+		for (size_t i = 0; i < hlen; i++)
+			if (!((s[i] >= 'a' && s[i] <= 'z') ||
+			    (s[i] >= 'A' && s[i] <= 'Z') ||
+			    (s[i] >= '0' && s[i] <= '9') || s[i] == '.' ||
+			    s[i] == '-'))
+				return -1;
+		memcpy(host, s, hlen);
+		host[hlen] = '\0';
+	}
+	if (colon != NULL) {
+		errno = 0;
+		port = strtoul(colon + 1, &end, 10);
+		if (colon[1] < '0' || colon[1] > '9' || *end != '\0' ||
+		    errno != 0)
+			return -1;
+	}
+	if (port == 0 || port > 65535)
+		return -1;
+	*port_r = (uint16_t)port;
+	return 0;
 }
 
 static char *
@@ -300,6 +435,45 @@ set_value(struct config *cfg, const struct key_def *def, char *value,
 			return -1;
 		}
 		return 0;
+	case KEY_DURATION:
+		if ((size = config_parse_duration(value)) < 0) {
+			*why = "expected a duration such as 90s, 5m, 4h or 5d";
+			return -1;
+		}
+		*(int64_t *)field = size;
+		return 0;
+	case KEY_PORT:
+		errno = 0;
+		u = strtoull(value, &end, 10);
+		if (*value < '0' || *value > '9' || *end != '\0' ||
+		    errno != 0 || u == 0 || u > 65535) {
+			*why = "expected a port, 1-65535";
+			return -1;
+		}
+		*(uint16_t *)field = (uint16_t)u;
+		return 0;
+	case KEY_HOSTPORT: {
+		char host[256];
+		uint16_t port;
+
+		if (config_parse_hostport(value, 0, host, &port) < 0) {
+			*why = "expected HOST:PORT (or [IPv6]:PORT)";
+			return -1;
+		}
+		free(*(char **)field);
+		*(char **)field = xstrdup(value);
+		return 0;
+	}
+	case KEY_RELAY_TLS:
+		if (strcmp(value, "starttls") == 0) {
+			*(bool *)field = false;
+		} else if (strcmp(value, "implicit") == 0) {
+			*(bool *)field = true;
+		} else {
+			*why = "relay_tls must be starttls or implicit";
+			return -1;
+		}
+		return 0;
 	}
 	fatal("config: unknown key type %d", (int)def->type);
 }
@@ -415,6 +589,22 @@ config_parse_buffer(const char *name, const char *text, size_t len,
 			return -1;
 		}
 		pos += n + 1;
+	}
+	if ((cfg->outbound.relay_user == NULL) !=
+	    (cfg->outbound.relay_password == NULL)) {
+		*error_r = xasprintf("%s: [outbound] relay_user and "
+		    "relay_password go together", name);
+		config_free(&cfg);
+		return -1;
+	}
+	if (cfg->outbound.retry_min == 0 ||
+	    cfg->outbound.retry_max < cfg->outbound.retry_min ||
+	    cfg->outbound.connections == 0 || cfg->outbound.per_domain == 0) {
+		*error_r = xasprintf("%s: [outbound] retry_min must be above 0 "
+		    "and at most retry_max; connections and per_domain above "
+		    "0", name);
+		config_free(&cfg);
+		return -1;
 	}
 	*cfg_r = cfg;
 	return 0;

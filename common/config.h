@@ -41,6 +41,27 @@ struct config_service_cfg {
 	bool bare_lf_reject;
 };
 
+/* [outbound]: the delivery agent (smtpd/relay_*.c). */
+struct config_outbound {
+	bool enabled;		/* no: remote recipients are refused */
+	uint16_t port;		/* of MX hosts (25; tests use others) */
+	char *dns;		/* "ADDR:PORT" resolver; NULL: the system's */
+	char *relay;		/* "host:port" smarthost; NULL: MX delivery */
+	char *relay_user;	/* AUTH to the smarthost; NULL: none */
+	char *relay_password;
+	bool relay_implicit_tls;	/* relay_tls = implicit (port 465) */
+	char *relay_ca;		/* PEM CAs to verify the smarthost; NULL:
+				   the system's */
+	bool tls;		/* STARTTLS to MX hosts when offered */
+	int64_t lifetime;	/* seconds until a message bounces */
+	int64_t delay_notice;	/* seconds until the sender is told */
+	int64_t retry_min;	/* first retry interval, doubling... */
+	int64_t retry_max;	/* ...up to this */
+	int64_t connect_timeout;	/* seconds */
+	uint64_t connections;	/* at once, in all */
+	uint64_t per_domain;	/* at once, to one domain */
+};
+
 /* All strings are owned by the struct and freed by config_free(). */
 struct config {
 	char *data_dir;
@@ -56,6 +77,7 @@ struct config {
 	uint64_t hash_memlimit;	/* bytes; 0: libsodium INTERACTIVE */
 	int64_t default_quota;	/* bytes for new users; 0: unlimited */
 	int64_t max_message_size; /* bytes */
+	struct config_outbound outbound;
 };
 
 /* config_service_name: "smtp", "imaps"... for a service. */
@@ -77,6 +99,16 @@ int config_load(const char *path, const char *default_data_dir,
  * error messages. For tests and the fuzzer. */
 int config_parse_buffer(const char *name, const char *text, size_t len,
     const char *default_data_dir, struct config **cfg_r, char **error_r);
+
+/* config_parse_duration: "90", "90s", "5m", "4h", "5d" -> seconds; -1
+ * when invalid. */
+int64_t config_parse_duration(const char *s);
+
+/* config_parse_hostport: "host:port", "[v6addr]:port", or "host" with
+ * default_port (0: a port is required). host: a DNS name or an address,
+ * into host (256 bytes, brackets removed). -1 when invalid. */
+int config_parse_hostport(const char *s, uint16_t default_port, char *host,
+    uint16_t *port_r);
 
 /* config_parse_size: "1024", "10K", "5M", "2G" -> bytes; -1 when invalid. */
 int64_t config_parse_size(const char *s);

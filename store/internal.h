@@ -172,6 +172,13 @@ int st_message_insert(struct store *st, int64_t mailbox_id, int64_t user_id,
     uint32_t uid, int64_t body_id, int64_t size, uint32_t flags,
     const char *keywords, int64_t internal_date, uint64_t modseq);
 
+/* st_deliver_locked: the local copies of a delivery inside the caller's
+ * transaction (results_r and uids_r: count entries); STORE_ERR_QUOTA when
+ * nobody (all: somebody) lacked room. */
+int st_deliver_locked(struct store *st, const int64_t *user_ids, size_t count,
+    struct st_body *body, int64_t internal_date, bool all, int *results_r,
+    uint32_t *uids_r);
+
 /* st_messages_move: moves the messages with uids from src to dst inside
  * the caller's transaction (store_move without BEGIN/COMMIT). */
 int st_messages_move(struct store *st, int64_t src, const uint32_t *uids,
@@ -179,6 +186,11 @@ int st_messages_move(struct store *st, int64_t src, const uint32_t *uids,
 /* st_expunged_record: remembers that uid left mailbox_id at modseq. */
 int st_expunged_record(struct store *st, int64_t mailbox_id, uint32_t uid,
     uint64_t modseq);
+
+/* ---- queue.c ---- */
+/* st_queue_insert: queues q inside the caller's transaction. */
+int st_queue_insert(struct store *st, const struct store_queue_new *q,
+    int64_t now);
 
 /* ---- flags.c ---- */
 /* st_keywords_normalize: validates a space-separated keyword list (IMAP

@@ -74,54 +74,72 @@ deliver_one(struct store *st, int64_t user_id, struct st_body *body,
 	    (int64_t)body->len, 0, "", internal_date, modseq);
 }
 
-/* deliver: store_deliver() and store_deliver_all(). */
-static int
-deliver(struct store *st, const int64_t *user_ids, size_t count,
-    const char *data, size_t len, int64_t internal_date, bool all,
-    int *results_r, uint32_t *uids_r)
+int
+st_deliver_locked(struct store *st, const int64_t *user_ids, size_t count,
+    struct st_body *body, int64_t internal_date, bool all, int *results_r,
+    uint32_t *uids_r)
 {
-	struct st_body body;
-	uint32_t *uids;
 	int64_t body_id = 0;
 	size_t delivered = 0, refused = 0;
-	int ret = 0;
 
-	if (count == 0 || count > LIMIT_RECIPIENTS)
-		return STORE_ERR_INVALID;
-	uids = xcalloc(count, sizeof(*uids));
-	if ((ret = st_body_prepare(st, data, len, &body)) != 0 ||
-	    (ret = st_begin(st)) != 0)
-		goto out;
 	for (size_t i = 0; i < count; i++) {
 		size_t j;
+		int ret;
 
 		/* A user named twice gets one copy. */
 		for (j = 0; j < i && user_ids[j] != user_ids[i]; j++)
 			;
 		if (j < i) {
 			results_r[i] = results_r[j];
-			uids[i] = uids[j];
+			uids_r[i] = uids_r[j];
 			continue;
 		}
-		ret = deliver_one(st, user_ids[i], &body, internal_date,
-		    &body_id, &uids[i]);
+		ret = deliver_one(st, user_ids[i], body, internal_date,
+		    &body_id, &uids_r[i]);
 		results_r[i] = ret;
 		if (ret == 0)
 			delivered++;
 		else if (ret == STORE_ERR_QUOTA)
 			refused++;
 		else
-			goto fail;
+			return ret;
 	}
-	if (delivered == 0 || (all && refused > 0)) {
-		ret = STORE_ERR_QUOTA;
+	if (delivered == 0 || (all && refused > 0))
+		return STORE_ERR_QUOTA;
+	return 0;
+}
+
+/* deliver: store_deliver(), store_deliver_all() and store_submit(): the
+ * local copies and the queued one (q, may be NULL) in one transaction. */
+static int
+deliver(struct store *st, const int64_t *user_ids, size_t count,
+    const char *data, size_t len, int64_t internal_date, bool all,
+    int *results_r, uint32_t *uids_r, const struct store_queue_new *q)
+{
+	struct st_body body;
+	uint32_t *uids;
+	int ret = 0;
+
+	if (count > LIMIT_RECIPIENTS || (count == 0 && q == NULL))
+		return STORE_ERR_INVALID;
+	memset(&body, 0, sizeof(body));
+	uids = xcalloc(count + 1, sizeof(*uids));
+	if ((count > 0 &&
+	    (ret = st_body_prepare(st, data, len, &body)) != 0) ||
+	    (ret = st_begin(st)) != 0)
+		goto out;
+	if (count > 0 && (ret = st_deliver_locked(st, user_ids, count, &body,
+	    internal_date, all, results_r, uids)) != 0)
 		goto fail;
-	}
+	if (q != NULL && (ret = st_queue_insert(st, q, internal_date)) != 0)
+		goto fail;
 	if ((ret = st_commit(st)) != 0)
 		goto out;
 	for (size_t i = 0; i < count; i++)
 		if (results_r[i] == 0)
 			st_notify(st, user_ids[i]);
+	if (q != NULL)
+		store_queue_poke(st);
 	if (uids_r != NULL)
 		memcpy(uids_r, uids, count * sizeof(*uids));
 	goto out;
@@ -138,8 +156,10 @@ store_deliver(struct store *st, const int64_t *user_ids, size_t count,
     const char *data, size_t len, int64_t internal_date, int *results_r,
     uint32_t *uids_r)
 {
+	if (count == 0)
+		return STORE_ERR_INVALID;
 	return deliver(st, user_ids, count, data, len, internal_date, false,
-	    results_r, uids_r);
+	    results_r, uids_r, NULL);
 }
 
 int
@@ -147,8 +167,19 @@ store_deliver_all(struct store *st, const int64_t *user_ids, size_t count,
     const char *data, size_t len, int64_t internal_date, int *results_r,
     uint32_t *uids_r)
 {
+	if (count == 0)
+		return STORE_ERR_INVALID;
 	return deliver(st, user_ids, count, data, len, internal_date, true,
-	    results_r, uids_r);
+	    results_r, uids_r, NULL);
+}
+
+int
+store_submit(struct store *st, const int64_t *user_ids, size_t count,
+    const char *local_data, size_t local_len, int64_t internal_date,
+    int *results_r, const struct store_queue_new *q)
+{
+	return deliver(st, user_ids, count, local_data, local_len,
+	    internal_date, true, results_r, NULL, q);
 }
 
 int

@@ -38,14 +38,15 @@ st_notify_path(const char *data_dir)
 	return xasprintf("%s/notify.sock", data_dir);
 }
 
-void
-st_notify(struct store *st, int64_t user_id)
+/* send_to: one datagram "<id>\n" to the socket at path, best effort. */
+static void
+send_to(struct store *st, const char *path, int64_t id)
 {
 	struct sockaddr_un sun;
 	char msg[NOTIFY_DGRAM_MAX];
 	int len;
 
-	if (notify_addr(st->notify_path, &sun) < 0)
+	if (notify_addr(path, &sun) < 0)
 		return;
 	if (st->notify_fd < 0) {
 		st->notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK |
@@ -53,9 +54,25 @@ st_notify(struct store *st, int64_t user_id)
 		if (st->notify_fd < 0)
 			return;
 	}
-	len = snprintf(msg, sizeof(msg), "%lld\n", (long long)user_id);
+	len = snprintf(msg, sizeof(msg), "%lld\n", (long long)id);
 	(void)sendto(st->notify_fd, msg, (size_t)len, MSG_NOSIGNAL,
 	    (struct sockaddr *)&sun, sizeof(sun));
+}
+
+void
+st_notify(struct store *st, int64_t user_id)
+{
+	send_to(st, st->notify_path, user_id);
+}
+
+/* The delivery agent's wake-up: "0\n" to data_dir/relay.sock. */
+void
+store_queue_poke(struct store *st)
+{
+	char *path = xasprintf("%s/relay.sock", st->data_dir);
+
+	send_to(st, path, 0);
+	free(path);
 }
 
 void
@@ -66,11 +83,11 @@ st_notify_close(struct store *st)
 	st->notify_fd = -1;
 }
 
-int
-store_notify_listen(const char *data_dir, int *fd_r, char **error_r)
+/* listen_at: binds a datagram socket at path (malloc'd; freed here). */
+static int
+listen_at(char *path, int *fd_r, char **error_r)
 {
 	struct sockaddr_un sun;
-	char *path = st_notify_path(data_dir);
 	int fd;
 
 	if (notify_addr(path, &sun) < 0) {
@@ -95,6 +112,19 @@ store_notify_listen(const char *data_dir, int *fd_r, char **error_r)
 	free(path);
 	*fd_r = fd;
 	return 0;
+}
+
+int
+store_notify_listen(const char *data_dir, int *fd_r, char **error_r)
+{
+	return listen_at(st_notify_path(data_dir), fd_r, error_r);
+}
+
+int
+store_queue_listen(const char *data_dir, int *fd_r, char **error_r)
+{
+	return listen_at(xasprintf("%s/relay.sock", data_dir), fd_r,
+	    error_r);
 }
 
 int
@@ -128,16 +158,26 @@ store_notify_recv(int fd, int64_t *user_id_r)
 	}
 }
 
+/* unlisten_at: closes fd and removes the socket at path (freed here). */
+static void
+unlisten_at(char *path, int *fd)
+{
+	if (*fd >= 0) {
+		close(*fd);
+		*fd = -1;
+		(void)unlink(path);
+	}
+	free(path);
+}
+
 void
 store_notify_unlisten(const char *data_dir, int *fd)
 {
-	char *path;
+	unlisten_at(st_notify_path(data_dir), fd);
+}
 
-	if (*fd < 0)
-		return;
-	close(*fd);
-	*fd = -1;
-	path = st_notify_path(data_dir);
-	(void)unlink(path);
-	free(path);
+void
+store_queue_unlisten(const char *data_dir, int *fd)
+{
+	unlisten_at(xasprintf("%s/relay.sock", data_dir), fd);
 }

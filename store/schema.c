@@ -216,7 +216,7 @@ static const struct migration migrations[] = {
 	 * DKIM signature) and must not be parsed or indexed for IMAP. The
 	 * due index serves the delivery agent's claim query. */
 	{ "CREATE TABLE queue ("
-	  "  id INTEGER PRIMARY KEY,"
+	  "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
 	  "  qid TEXT NOT NULL UNIQUE,"
 	  "  sender TEXT NOT NULL,"
 	  "  user_id INTEGER,"
@@ -231,7 +231,7 @@ static const struct migration migrations[] = {
 	  "  data BLOB NOT NULL,"
 	  "  PRIMARY KEY (queue_id, seq)) WITHOUT ROWID;"
 	  "CREATE TABLE queue_rcpts ("
-	  "  id INTEGER PRIMARY KEY,"
+	  "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
 	  "  queue_id INTEGER NOT NULL REFERENCES queue(id) ON DELETE CASCADE,"
 	  "  address TEXT NOT NULL,"
 	  "  domain TEXT NOT NULL,"

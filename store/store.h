@@ -580,6 +580,16 @@ int store_queue_report(struct store *st, int64_t id, bool delayed,
 /* store_queue_get: a message by qid with every recipient. */
 int store_queue_get(struct store *st, const char *qid,
     struct store_queue_msg *msg_r);
+int store_queue_get_by_id(struct store *st, int64_t id,
+    struct store_queue_msg *msg_r);
+/* store_queue_exists: message id is still queued. */
+bool store_queue_exists(struct store *st, int64_t id);
+/* store_queue_reports_due: the messages that owe a report: a bounce for
+ * failed recipients (delayed false), or a delay notice (delayed true)
+ * when created before delayed_before, tried, still pending, not the null
+ * sender, not notified yet. At most 1,000; arrays malloc'd. */
+int store_queue_reports_due(struct store *st, int64_t delayed_before,
+    int64_t **ids_r, bool **delayed_r, size_t *count_r);
 /* store_queue_list: every queued message with its recipients. */
 int store_queue_list(struct store *st, struct store_queue_msg **msgs_r,
     size_t *count_r);
