@@ -91,6 +91,15 @@ bool mime_header_next(const char *data, size_t end, size_t *pos,
 bool mime_field_is(const char *data, const struct mime_field *f,
     const char *name, size_t name_len);
 
+/*
+ * mime_from_addresses: the addresses ("local@domain") of the From:
+ * fields of the header at the start of data (len bytes), as parsed for
+ * ENVELOPE (groups and comments understood, group names skipped), into
+ * a NULL-terminated malloc'd array of malloc'd strings. Returns how
+ * many (bounded by LIMIT_MIME_ADDRESSES).
+ */
+size_t mime_from_addresses(const char *data, size_t len, char ***addrs_r);
+
 #ifdef MIME_INTERNAL
 /*
  * Shared by mime.c, mime_header.c and mime_imap.c only; not an API.

@@ -444,7 +444,8 @@ master_run(struct config *cfg, const struct master_opts *opts)
 	if (signals_setup(&signal_r) < 0)
 		fatal("master: pipe: %s", strerror(errno));
 	for (size_t i = 0; i < daemon_nprotos; i++) {
-		if (!worker_wanted(daemon_protos[i], m->ls, m->nls))
+		if (!worker_wanted(daemon_protos[i], m->cfg,
+		    m->sandbox_user_id, m->ls, m->nls))
 			continue;
 		m->slots[m->nslots].proto = daemon_protos[i];
 		m->slots[m->nslots].backoff = 1;

@@ -4,6 +4,7 @@
 #include "daemon/protos.h"
 #include "imapd/imap.h"
 #include "pop3d/pop3.h"
+#include "smtpd/relay.h"
 #include "smtpd/smtp.h"
 
 static const struct proto smtp_proto = {
@@ -42,8 +43,18 @@ static const struct proto imap_proto = {
 	    "later\r\n",
 };
 
+/* The delivery agent: no listeners, one background thread of its own. */
+static const struct proto relay_proto = {
+	.name = "relay",
+	.nservices = 0,
+	.server_new = relay_server_new,
+	.server_free = relay_server_free,
+	.wanted = relay_wanted,
+	.background = relay_run,
+};
+
 const struct proto *const daemon_protos[] = { &smtp_proto, &pop3_proto,
-	&imap_proto };
+	&imap_proto, &relay_proto };
 const size_t daemon_nprotos = sizeof(daemon_protos) /
     sizeof(daemon_protos[0]);
 

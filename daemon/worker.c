@@ -230,8 +230,11 @@ finish(struct worker *w, bool drain)
 }
 
 bool
-worker_wanted(const struct proto *p, const struct listener *ls, size_t nls)
+worker_wanted(const struct proto *p, const struct config *cfg,
+    int64_t sandbox_user_id, const struct listener *ls, size_t nls)
 {
+	if (p->background != NULL)
+		return p->wanted(cfg, sandbox_user_id);
 	for (size_t i = 0; i < nls; i++)
 		for (size_t k = 0; k < p->nservices; k++)
 			if (ls[i].svc == p->services[k])
@@ -276,6 +279,92 @@ signals_setup(void)
 	sigprocmask(SIG_UNBLOCK, &unblock, NULL);
 }
 
+/* What a background family's thread needs (worker.h). */
+struct background_arg {
+	const struct proto *p;
+	void *server;
+	int drain_r, stop_r;
+	int done_w;			/* written once background() returns */
+};
+
+static void *
+background_main(void *arg)
+{
+	struct background_arg *b = arg;
+
+	b->p->background(b->server, b->drain_r, b->stop_r);
+	(void)write(b->done_w, "x", 1);
+	return NULL;
+}
+
+/* wait_readable: fd became readable within seconds. */
+static bool
+wait_readable(int fd, int seconds)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	time_t end = time(NULL) + seconds;
+	int left;
+
+	while ((left = (int)(end - time(NULL))) > 0)
+		if (poll(&p, 1, left * 1000) > 0)
+			return true;
+	return false;
+}
+
+/* run_background: a family without listeners. It runs until its thread
+ * returns (an error: the master restarts us) or a signal: SIGUSR2 drains
+ * (no new work, what runs finishes within the grace period), SIGTERM or
+ * SIGINT stops at once. */
+static int
+run_background(const struct proto *p, void *server, int sigfd, int stop_w,
+    int stop_r)
+{
+	struct background_arg b = { p, server, -1, stop_r, -1 };
+	int drain[2], done[2];
+	pthread_t t;
+	unsigned char sig = 0;
+	bool ended;
+
+	if (pipe2(drain, O_CLOEXEC | O_NONBLOCK) != 0 ||
+	    pipe2(done, O_CLOEXEC | O_NONBLOCK) != 0)
+		fatal("%s: pipe: %s", p->name, strerror(errno));
+	b.drain_r = drain[0];
+	b.done_w = done[1];
+	if (pthread_create(&t, NULL, background_main, &b) != 0)
+		fatal("%s: thread: %s", p->name, strerror(errno));
+	for (;;) {
+		struct pollfd pfd[2] = { { .fd = sigfd, .events = POLLIN },
+			{ .fd = done[0], .events = POLLIN } };
+
+		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+			fatal("%s: poll: %s", p->name, strerror(errno));
+		if (pfd[1].revents != 0)
+			break;
+		if (pfd[0].revents != 0 && read(sigfd, &sig, 1) == 1)
+			break;
+	}
+	ended = sig == 0;
+	if (!ended) {
+		log_info("%s: %s", p->name, sig == SIGUSR2 ? "reloading" :
+		    "stopping");
+		(void)write(drain[1], "x", 1);
+		if (sig != SIGUSR2 ||
+		    !wait_readable(done[0], LIMIT_SHUTDOWN_GRACE))
+			(void)write(stop_w, "x", 1);
+		if (!wait_readable(done[0], LIMIT_SHUTDOWN_GRACE + 5)) {
+			log_warn("%s: still busy after the grace period; "
+			    "stopping anyway", p->name);
+			return 0;
+		}
+	}
+	pthread_join(t, NULL);
+	close(drain[0]);
+	close(drain[1]);
+	close(done[0]);
+	close(done[1]);
+	return ended ? 1 : 0;
+}
+
 int
 worker_run(const struct proto *p, const struct config *cfg,
     const struct listener *ls, size_t nls, int64_t sandbox_user_id)
@@ -309,6 +398,19 @@ worker_run(const struct proto *p, const struct config *cfg,
 	env.throttle = throttle_new();
 	if ((w->server = p->server_new(&env, &error)) == NULL)
 		fatal("%s: %s", p->name, error);
+	if (p->background != NULL) {
+		int status = run_background(p, w->server, sigfd[0], w->stop_w,
+		    w->stop_r);
+
+		p->server_free(w->server);
+		throttle_free(&env.throttle);
+		auth_ctx_free(&env.auth);
+		SSL_CTX_free(env.tls);
+		free(pfd);
+		free(w);
+		log_info("%s: stopped", p->name);
+		return status;
+	}
 
 	for (size_t i = 0; i < nls; i++) {
 		if (!mine(p, ls[i].svc))

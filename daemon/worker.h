@@ -28,11 +28,19 @@ struct proto {
 	/* busy_reply: sent (best effort, plaintext services only) before
 	 * closing a connection over the limits. */
 	const char *busy_reply;
+	/* A family without listeners (the delivery agent) has these
+	 * instead of services and session. wanted: whether the config
+	 * asks for it. background: runs on its own thread until it
+	 * returns: drain_fd readable = take no new work and return,
+	 * stop_fd readable = give up what is running too. */
+	bool (*wanted)(const struct config *cfg, int64_t sandbox_user_id);
+	void (*background)(void *server, int drain_fd, int stop_fd);
 };
 
-/* worker_wanted: true when any listener belongs to p's services. */
-bool worker_wanted(const struct proto *p, const struct listener *ls,
-    size_t nls);
+/* worker_wanted: true when any listener belongs to p's services, or for
+ * a background family, when p->wanted() says so. */
+bool worker_wanted(const struct proto *p, const struct config *cfg,
+    int64_t sandbox_user_id, const struct listener *ls, size_t nls);
 
 /*
  * worker_run: the body of a worker process (after fork): serves p's

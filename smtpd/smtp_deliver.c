@@ -115,12 +115,23 @@ smtp_deliver(struct smtp_session *s)
 	int results[LIMIT_RECIPIENTS];
 	int ret;
 
-	ret = store_deliver_all(s->st, tx->users, tx->nusers, tx->msg.data,
-	    tx->msg.len, (int64_t)time(NULL), results, NULL);
+	if (s->auth_user_id != 0 && s->srv->env.sandbox_user_id == 0 &&
+	    !smtp_from_check(s)) {
+		smtp_log_tx(s, "553 From: not the user's");
+		smtp_tx_reset(s);
+		return;
+	}
+	ret = smtp_outbound_store(s, results);
 	switch (ret) {
 	case 0:
-		smtp_reply(s, "250 2.0.0 Ok: delivered as %s", tx->id);
-		smtp_log_tx(s, "250 delivered");
+		if (tx->nremote > 0) {
+			smtp_reply(s, "250 2.0.0 Ok: queued as %s", tx->id);
+			smtp_log_tx(s, tx->nusers > 0 ? "250 delivered and "
+			    "queued" : "250 queued");
+		} else {
+			smtp_reply(s, "250 2.0.0 Ok: delivered as %s", tx->id);
+			smtp_log_tx(s, "250 delivered");
+		}
 		break;
 	case STORE_ERR_QUOTA:
 		if (quota_permanent(s, results)) {

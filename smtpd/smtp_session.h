@@ -24,6 +24,7 @@ struct smtp_server {
 /* One accepted recipient (RCPT) and the users it reaches. */
 struct smtp_rcpt {
 	char address[LIMIT_ADDR_TOTAL + 1];
+	bool remote;			/* for the outbound queue */
 };
 
 /* The mail transaction (RFC 5321 3.3): MAIL, RCPTs, then DATA or BDAT. */
@@ -35,6 +36,7 @@ struct smtp_tx {
 	struct smtp_mail_args mail;
 	struct smtp_rcpt rcpts[LIMIT_RECIPIENTS];
 	size_t nrcpts;
+	size_t nremote;			/* rcpts with remote set */
 	int64_t users[LIMIT_RECIPIENTS];	/* distinct user ids */
 	size_t nusers;
 	bool bdat;			/* a BDAT sequence has begun */
@@ -90,6 +92,25 @@ int smtp_headers_add(struct smtp_session *s);
 void smtp_deliver(struct smtp_session *s);
 /* smtp_log_tx: the one log line of a transaction. */
 void smtp_log_tx(struct smtp_session *s, const char *result);
+
+/* ---- smtp_outbound.c ---- */
+/* smtp_outbound_allowed: this session may queue mail for other domains
+ * (authenticated, outbound enabled, not the sandbox). */
+bool smtp_outbound_allowed(const struct smtp_session *s);
+/* smtp_sender_check: the authenticated user may use address as the
+ * envelope sender or in From: (its own address, or an alias reaching
+ * it); replies 553 5.7.1 and returns false when not. what: "sender" or
+ * "From: address" for the reply. */
+bool smtp_sender_check(struct smtp_session *s, const char *address,
+    const char *what);
+/* smtp_from_check: every From: address of the message passes
+ * smtp_sender_check(); replies and returns false when one does not. */
+bool smtp_from_check(struct smtp_session *s);
+/* smtp_outbound_store: commits the local copies and the queued one in
+ * one transaction (store_submit); the outbound copy has no Return-Path
+ * and gets the DKIM signatures of the From: domain. Returns what
+ * store_submit() returns, results_r as there. */
+int smtp_outbound_store(struct smtp_session *s, int *results_r);
 
 /* ---- smtp_auth.c ---- */
 void smtp_cmd_auth(struct smtp_session *s, const char *arg, size_t len);

@@ -4,7 +4,8 @@
  *
  * Recipients are checked at RCPT, never accepted to bounce later:
  * unknown local users 550 5.1.1, other domains 554 5.7.1 (relay denied)
- * or, when authenticated, 550 5.7.1 (no outbound delivery yet), quota
+ * or, when authenticated, queued for the delivery agent (550 5.7.1 when
+ * [outbound] enabled = no), quota
  * 452 4.2.2 / 552 5.2.2. At most LIMIT_RECIPIENTS recipients and as many
  * distinct users (452 4.5.3).
  */
@@ -28,6 +29,7 @@ smtp_tx_reset(struct smtp_session *s)
 	tx->logged = false;
 	tx->refused = 0;
 	tx->nrcpts = 0;
+	tx->nremote = 0;
 	tx->nusers = 0;
 	tx->bdat = false;
 	tx->bdat_failed = false;
@@ -85,6 +87,9 @@ smtp_cmd_mail(struct smtp_session *s, const char *arg, size_t len)
 		smtp_reply(s, "555 5.5.4 BODY=BINARYMIME not supported");
 		return;
 	}
+	if (s->auth_user_id != 0 && s->srv->env.sandbox_user_id == 0 &&
+	    !smtp_sender_check(s, tx->mail.from.address, "sender"))
+		return;
 	if (tx->mail.size > s->srv->max_size) {
 		smtp_reply(s, "552 5.3.4 Message size exceeds fixed maximum "
 		    "message size");
@@ -210,9 +215,18 @@ smtp_cmd_rcpt(struct smtp_session *s, const char *arg, size_t len)
 		    "User unknown", path.address);
 		goto refused;
 	case STORE_ERR_NOT_LOCAL:
+		if (smtp_outbound_allowed(s)) {
+			struct smtp_rcpt *r = &tx->rcpts[tx->nrcpts++];
+
+			strcpy(r->address, path.address);
+			r->remote = true;
+			tx->nremote++;
+			smtp_reply(s, "250 2.1.5 Ok");
+			return;
+		}
 		if (s->auth_user_id != 0)
 			smtp_reply(s, "550 5.7.1 <%s>: Outbound delivery is "
-			    "not configured on this server: only local "
+			    "not enabled on this server: only local "
 			    "recipients", path.address);
 		else
 			smtp_reply(s, "554 5.7.1 <%s>: Relay access denied",
@@ -238,6 +252,7 @@ smtp_cmd_rcpt(struct smtp_session *s, const char *arg, size_t len)
 		smtp_reply(s, "452 4.5.3 Too many recipients");
 		goto refused;
 	}
+	tx->rcpts[tx->nrcpts].remote = false;
 	strcpy(tx->rcpts[tx->nrcpts++].address, path.address);
 	smtp_reply(s, "250 2.1.5 Ok");
 	return;

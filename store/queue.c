@@ -33,13 +33,61 @@ domain_of(const char *address, char *out, size_t size)
 	out[i] = '\0';
 }
 
+/* put_chunks: head then data of q, in LIMIT_BODY_CHUNK pieces. */
+static int
+put_chunks(struct store *st, int64_t id, const struct store_queue_new *q)
+{
+	size_t total = q->head_len + q->len;
+	char *joined = NULL;
+	int ret = 0;
+
+	for (size_t off = 0, seq = 0; off < total && ret == 0;
+	    off += LIMIT_BODY_CHUNK, seq++) {
+		size_t n = total - off < LIMIT_BODY_CHUNK ? total - off :
+		    LIMIT_BODY_CHUNK;
+		const char *piece;
+		sqlite3_stmt *stmt;
+		int rc;
+
+		if (off >= q->head_len) {
+			piece = q->data + (off - q->head_len);
+		} else if (off + n <= q->head_len) {
+			piece = q->head + off;
+		} else {
+			/* The one chunk where head and data meet. */
+			size_t h = q->head_len - off;
+
+			if (joined == NULL)
+				joined = xmalloc(LIMIT_BODY_CHUNK);
+			memcpy(joined, q->head + off, h);
+			memcpy(joined + h, q->data, n - h);
+			piece = joined;
+		}
+		stmt = st_stmt(st, "INSERT INTO queue_chunks (queue_id, seq,"
+		    " data) VALUES (?, ?, ?)");
+		if (stmt == NULL) {
+			ret = STORE_ERR_TEMP;
+			break;
+		}
+		sqlite3_bind_int64(stmt, 1, id);
+		sqlite3_bind_int64(stmt, 2, (int64_t)seq);
+		sqlite3_bind_blob(stmt, 3, piece, (int)n, SQLITE_STATIC);
+		rc = sqlite3_step(stmt);
+		st_done(stmt);
+		if (rc != SQLITE_DONE)
+			ret = st_err(st, rc);
+	}
+	free(joined);
+	return ret;
+}
+
 int
 st_queue_insert(struct store *st, const struct store_queue_new *q,
     int64_t now)
 {
 	sqlite3_stmt *stmt;
 	int64_t id;
-	int rc;
+	int rc, ret;
 
 	if (q->nrcpts == 0 || q->nrcpts > LIMIT_RECIPIENTS)
 		return STORE_ERR_INVALID;
@@ -51,7 +99,7 @@ st_queue_insert(struct store *st, const struct store_queue_new *q,
 	sqlite3_bind_text(stmt, 2, q->sender, -1, SQLITE_STATIC);
 	if (q->user_id > 0)
 		sqlite3_bind_int64(stmt, 3, q->user_id);
-	sqlite3_bind_int64(stmt, 4, (int64_t)q->len);
+	sqlite3_bind_int64(stmt, 4, (int64_t)(q->head_len + q->len));
 	sqlite3_bind_int(stmt, 5, q->body_8bit);
 	sqlite3_bind_int(stmt, 6, q->smtputf8);
 	sqlite3_bind_int64(stmt, 7, now);
@@ -62,24 +110,8 @@ st_queue_insert(struct store *st, const struct store_queue_new *q,
 		    st_err(st, rc);
 	id = sqlite3_last_insert_rowid(st->db);
 
-	for (size_t off = 0, seq = 0; off < q->len;
-	    off += LIMIT_BODY_CHUNK, seq++) {
-		size_t n = q->len - off < LIMIT_BODY_CHUNK ? q->len - off :
-		    LIMIT_BODY_CHUNK;
-
-		stmt = st_stmt(st, "INSERT INTO queue_chunks (queue_id, seq,"
-		    " data) VALUES (?, ?, ?)");
-		if (stmt == NULL)
-			return STORE_ERR_TEMP;
-		sqlite3_bind_int64(stmt, 1, id);
-		sqlite3_bind_int64(stmt, 2, (int64_t)seq);
-		sqlite3_bind_blob(stmt, 3, q->data + off, (int)n,
-		    SQLITE_STATIC);
-		rc = sqlite3_step(stmt);
-		st_done(stmt);
-		if (rc != SQLITE_DONE)
-			return st_err(st, rc);
-	}
+	if ((ret = put_chunks(st, id, q)) != 0)
+		return ret;
 	for (size_t i = 0; i < q->nrcpts; i++) {
 		char domain[LIMIT_ADDR_DOMAIN + 1];
 

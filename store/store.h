@@ -491,6 +491,9 @@ struct store_queue_new {
 	size_t nrcpts;
 	bool body_8bit;
 	bool smtputf8;
+	const char *head;		/* sent before data (DKIM-Signature
+					   fields), may be NULL */
+	size_t head_len;
 	const char *data;		/* the message as it will be sent */
 	size_t len;
 };
