@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/ascii.h"
 #include "common/log.h"
 #include "common/mime.h"
 #include "common/xalloc.h"

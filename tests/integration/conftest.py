@@ -87,8 +87,11 @@ class Daemon:
                 "imap", "imaps")
 
     def __init__(self, tmp_path, extra_config="", sandbox=False,
-                 top_config=""):
-        self.lb = Letterbox(tmp_path, hostname="mail.test",
+                 top_config="", hostname="mail.test", listen=None):
+        # listen: {service: "ADDR:PORT[, ...]"} instead of a free port
+        # on 127.0.0.1 (the outbound tests put SMTP on 127.0.0.2).
+        self.listen = listen or {}
+        self.lb = Letterbox(tmp_path, hostname=hostname,
                             top_config=top_config)
         self.base_config = open(self.lb.config).read()
         self.log_path = str(tmp_path / "letterboxd.log")
@@ -105,12 +108,16 @@ class Daemon:
 
     def _start(self, extra_config, sandbox):
         import time
-        self.ports = {svc: free_port() for svc in self.SERVICES}
+        self.ports = {svc: free_port() for svc in self.SERVICES
+                      if svc not in self.listen}
         with open(self.lb.config, "w") as f:
             f.write(self.base_config + "\n")
             for svc in self.SERVICES:
-                f.write("[%s]\nlisten = 127.0.0.1:%d\n" %
-                        (svc, self.ports[svc]))
+                if svc in self.listen:
+                    f.write("[%s]\nlisten = %s\n" % (svc, self.listen[svc]))
+                else:
+                    f.write("[%s]\nlisten = 127.0.0.1:%d\n" %
+                            (svc, self.ports[svc]))
             f.write(extra_config)
         self.log = open(self.log_path, "wb")
         self.out = open(self.stdout_path, "wb")

@@ -519,14 +519,15 @@ def test_unknown_user_and_relay_denied(daemon):
     check_received(rcv, rcpt="alice@example.org")
 
 
-def test_submission_outbound_not_configured(daemon):
+def test_submission_outbound_not_enabled(make_daemon):
+    daemon = make_daemon(extra="[outbound]\nenabled = no\n")
     users(daemon, "alice@example.org", "bob@example.org")
     c = submission(daemon)
     c.ehlo()
     login(c)
     expect(c.cmd("MAIL FROM:<alice@example.org>"), 250, "2.1.0")
     expect(c.cmd("RCPT TO:<friend@elsewhere.example>"), 550, "5.7.1",
-           "Outbound delivery is not configured")
+           "Outbound delivery is not enabled")
     expect(c.cmd("RCPT TO:<bob@example.org>"), 250, "2.1.5")
     expect(c.cmd("DATA"), 354)
     c.send(MSG + b".\r\n")

@@ -147,21 +147,22 @@ def test_swaks_implicit_tls(daemon):
                    rcpt="bob@example.org")
 
 
-def test_swaks_submission_refusals(daemon):
+def test_swaks_submission_refusals(make_daemon):
+    daemon = make_daemon(extra="[outbound]\nenabled = no\n")
     users(daemon, "alice@example.org")
     # No AUTH: 530 5.7.0 at MAIL.
     code, out = swaks(daemon, "submission", "--from", "alice@example.org",
                       "--to", "alice@example.org")
     assert code != SWAKS_OK, out
     assert any(r.startswith("530 5.7.0 ") for r in server_replies(out)), out
-    # Authenticated, but not local: outbound delivery is not configured.
+    # Authenticated, but not local, and outbound delivery is off.
     code, out = swaks(daemon, "submission", "-a", "PLAIN",
                       "-au", "alice@example.org", "-ap", "secret",
                       "--from", "alice@example.org",
                       "--to", "friend@elsewhere.example")
     assert code == SWAKS_NO_RCPT, out
     assert any(r.startswith("550 5.7.1 ") and
-               "Outbound delivery is not configured" in r
+               "Outbound delivery is not enabled" in r
                for r in server_replies(out)), out
     assert count(daemon) == 0
 
