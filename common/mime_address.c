@@ -376,25 +376,24 @@ mime_envelope_free(struct mime_envelope *env)
 size_t
 mime_from_addresses(const char *data, size_t len, char ***addrs_r)
 {
-	struct mime_envelope env;
+	struct mime_envelope *env = xcalloc(1, sizeof(*env));
 	struct mime_field f;
 	size_t pos = 0, n = 0;
 	char **addrs;
 
-	memset(&env, 0, sizeof(env));
 	while (mime_header_next(data, len, &pos, &f))
 		if (mime_field_is(data, &f, "FROM", 4))
-			mime_header_envelope(&env, data + f.start, f.name_len,
+			mime_header_envelope(env, data + f.start, f.name_len,
 			    data + f.value_start, f.value_end - f.value_start);
-	addrs = xcalloc(env.from.n + 1, sizeof(*addrs));
-	for (unsigned int i = 0; i < env.from.n; i++) {
-		const struct mime_addr *a = &env.from.v[i];
+	addrs = xcalloc(env->from.n + 1, sizeof(*addrs));
+	for (unsigned int i = 0; i < env->from.n; i++) {
+		const struct mime_addr *a = &env->from.v[i];
 
 		/* Group starts and ends carry no address. */
 		if (a->mailbox != NULL && a->domain != NULL)
 			addrs[n++] = xasprintf("%s@%s", a->mailbox, a->domain);
 	}
-	mime_envelope_free(&env);
+	mime_envelope_free(env);
 	*addrs_r = addrs;
 	return n;
 }

@@ -12,6 +12,7 @@
  * attempt retry_min doubling to retry_max, or failed once the message is
  * older than the lifetime (RFC 5321 4.5.4.1).
  */
+#include <netdb.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,6 +134,18 @@ connect_any(struct deliver_job *j)
 			    &reply) == 0) {
 				snprintf(j->host, sizeof(j->host), "%s",
 				    host->name);
+				char ip[64];
+
+				if (getnameinfo((const struct sockaddr *)
+				    &host->addr[a], host->addr_len[a], ip,
+				    sizeof(ip), NULL, 0, NI_NUMERICHOST) != 0)
+					strcpy(ip, "?");
+				log_info("relay: connected to %s [%s] for %s%s%s",
+				    host->name, ip, j->domain[0] != '\0'
+				    ? j->domain : "the smarthost",
+				    smtp_client_tls(j->client) != NULL ? ", " : "",
+				    smtp_client_tls(j->client) != NULL ?
+				    smtp_client_tls(j->client) : "");
 				return true;
 			}
 			log_info("relay: %s: %s", host->name, reply.text);
@@ -209,7 +222,7 @@ deliver_msg(struct deliver_job *j, struct store_queue_msg *m)
 			    "5.1.10" : "5.1.2", j->why);
 		}
 	} else if (j->dns_status != RELAY_DNS_OK || j->down ||
-	    (j->client == NULL && !(j->down = !connect_any(j)))) {
+	    (j->client == NULL && (j->down = !connect_any(j)))) {
 		for (size_t i = 0; i < m->nrcpts; i++) {
 			rep[i].code = 0;
 			snprintf(rep[i].text, sizeof(rep[i].text), "%s",

@@ -252,5 +252,5 @@ relay_run(void *server, int drain_fd, int stop_fd)
 		log_warn("relay: releasing leases: %s", store_strerror(ret));
 	store_queue_unlisten(r->cfg->data_dir, &sock);
 	store_close(&st);
-	log_info("relay: stopped");
+
 }
