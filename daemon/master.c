@@ -427,6 +427,10 @@ master_run(struct config *cfg, const struct master_opts *opts)
 
 	m->cfg = cfg;
 	m->opts = opts;
+	/* Before binding: once a port accepts, whoever started us may
+	 * signal us, and a signal must not find the default action. */
+	if (signals_setup(&signal_r) < 0)
+		fatal("master: pipe: %s", strerror(errno));
 	if (bind_all(m, &error) < 0 || drop_privileges(cfg, &error) < 0 ||
 	    prepare(m, &error) < 0) {
 		log_error("%s", error);
@@ -441,8 +445,6 @@ master_run(struct config *cfg, const struct master_opts *opts)
 	}
 	if (!opts->foreground)
 		daemonize();
-	if (signals_setup(&signal_r) < 0)
-		fatal("master: pipe: %s", strerror(errno));
 	for (size_t i = 0; i < daemon_nprotos; i++) {
 		if (!worker_wanted(daemon_protos[i], m->cfg,
 		    m->sandbox_user_id, m->ls, m->nls))

@@ -5,7 +5,8 @@
  * them, so that "Rsa1" and "rsa1" cannot be two keys of one name. A
  * selector is dot-separated DNS labels of letters, digits and hyphens
  * (1..63 bytes each, 253 in all): it becomes part of a DNS name and of
- * the DKIM-Signature field. The private key is stored as given (PEM).
+ * the DKIM-Signature field. The private key is stored as given (PEM),
+ * once it has been read as a key of the algorithm it is stored under.
  */
 #include <stdlib.h>
 #include <time.h>
@@ -54,15 +55,25 @@ store_dkim_key_add(struct store *st, const char *domain,
     const char *selector, const char *algorithm, const char *private_pem)
 {
 	char dom[LIMIT_ADDR_DOMAIN + 1], sel[SELECTOR_MAX + 1];
+	char *txt = NULL, *error = NULL;
 	const char *why;
+	enum dkim_alg alg;
 	sqlite3_stmt *stmt;
 	int rc, ret;
 
-	if (address_domain_fold(domain, dom, &why) < 0 ||
-	    dkim_alg_parse(algorithm) < 0 || private_pem[0] == '\0')
+	if (address_domain_fold(domain, dom, &why) < 0)
 		return STORE_ERR_INVALID;
 	if ((ret = selector_fold(selector, sel)) != 0)
 		return ret;
+	/* A key the signer could not use, or of another algorithm than
+	 * the row says, would only fail later, at delivery. */
+	if (dkim_key_txt(private_pem, &alg, &txt, &error) < 0) {
+		free(error);
+		return STORE_ERR_INVALID;
+	}
+	free(txt);
+	if ((int)alg != dkim_alg_parse(algorithm))
+		return STORE_ERR_INVALID;
 	/* One statement: the domain cannot go between lookup and insert. */
 	stmt = st_stmt(st, "INSERT INTO dkim_keys"
 	    " (domain_id, selector, algorithm, private_pem, created)"

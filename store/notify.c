@@ -158,26 +158,28 @@ store_notify_recv(int fd, int64_t *user_id_r)
 	}
 }
 
-/* unlisten_at: closes fd and removes the socket at path (freed here). */
+/* unlisten_at: closes *fd. The socket file stays: on a reload the new
+ * worker has bound the same path already, and removing it would cut the
+ * new listener off; a stale file is replaced by the next listen. */
 static void
-unlisten_at(char *path, int *fd)
+unlisten_at(int *fd)
 {
 	if (*fd >= 0) {
 		close(*fd);
 		*fd = -1;
-		(void)unlink(path);
 	}
-	free(path);
 }
 
 void
 store_notify_unlisten(const char *data_dir, int *fd)
 {
-	unlisten_at(st_notify_path(data_dir), fd);
+	(void)data_dir;
+	unlisten_at(fd);
 }
 
 void
 store_queue_unlisten(const char *data_dir, int *fd)
 {
-	unlisten_at(xasprintf("%s/relay.sock", data_dir), fd);
+	(void)data_dir;
+	unlisten_at(fd);
 }

@@ -641,7 +641,8 @@ int store_notify_listen(const char *data_dir, int *fd_r, char **error_r);
  * *user_id_r, STORE_ERR_NOT_FOUND when none is pending, STORE_ERR_TEMP on
  * error. Malformed datagrams are skipped. */
 int store_notify_recv(int fd, int64_t *user_id_r);
-/* store_notify_unlisten: closes fd and removes the socket file. */
+/* store_notify_unlisten: closes fd; the socket file stays (a reloaded
+ * worker may be listening there already). */
 void store_notify_unlisten(const char *data_dir, int *fd);
 
 #endif

@@ -34,8 +34,9 @@ def wait_for(predicate, timeout=10.0):
     return predicate()
 
 
-# One worker per protocol family: SMTP, POP3 and IMAP.
-WORKERS = 3
+# One worker per protocol family (SMTP, POP3, IMAP) and the delivery
+# agent (relay).
+WORKERS = 4
 
 
 def all_workers(pid):

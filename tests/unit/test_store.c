@@ -2992,8 +2992,11 @@ test_check_detects_missing_mime(void **state)
 }
 
 #define BODIES_COLUMNS "SELECT count(*) FROM pragma_table_info('bodies')"
-/* What schema 3 added, taken away again. */
-#define TAKE_BACK_TO_V3 \
+/* What schemas 5 and 4 added, taken away again. */
+#define TAKE_BACK_TO_V4 \
+	"DROP TABLE queue_rcpts; DROP TABLE queue_chunks; DROP TABLE queue;" \
+	" DROP TABLE dkim_keys;"
+#define TAKE_BACK_TO_V3 TAKE_BACK_TO_V4 \
 	"DROP INDEX messages_modseq; DROP INDEX expunged_modseq;"
 #define TAKE_BACK_TO_V2 TAKE_BACK_TO_V3 \
 	"DROP TRIGGER bodies_delete; DROP INDEX bodies_text_partial;" \
@@ -3070,7 +3073,7 @@ test_migrate_v1(void **state)
 	uint32_t uids[2];
 	sqlite3 *db;
 
-	assert_int_equal(store_schema_version(), 4);
+	assert_int_equal(store_schema_version(), 5);
 	assert_int_equal(store_deliver(fx->st, ids, 2, msg_text,
 	    strlen(msg_text), DATE, results, uids), 0);
 	b_text = msg_body_id(fx, inbox, uids[0]);
@@ -3091,7 +3094,7 @@ test_migrate_v1(void **state)
 	assert_int_equal(db_int(fx->dir, BODIES_COLUMNS), 4);
 
 	fx->st = tu_store_open(fx->dir);
-	assert_int_equal(db_user_version(fx->dir), 4);
+	assert_int_equal(db_user_version(fx->dir), 5);
 	assert_int_equal(db_int(fx->dir, BODIES_COLUMNS), 8);
 	assert_mime(fx, b_text, msg_text, strlen(msg_text));
 	assert_mime(fx, b_multi, multipart_text, strlen(multipart_text));
@@ -3620,7 +3623,7 @@ test_migrate_v3(void **state)
 	    "PRAGMA user_version = 3;", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	fx->st = tu_store_open(fx->dir);
-	assert_int_equal(db_user_version(fx->dir), 4);
+	assert_int_equal(db_user_version(fx->dir), 5);
 	assert_int_equal(db_int(fx->dir, "SELECT count(*) FROM sqlite_master"
 	    " WHERE name IN ('messages_modseq', 'expunged_modseq')"), 2);
 	snprintf(sql, sizeof(sql), "SELECT highestmodseq FROM mailboxes"
@@ -3667,7 +3670,7 @@ test_migrate_v2(void **state)
 	assert_int_equal(db_int(fx->dir, BODIES_COLUMNS), 7);
 
 	fx->st = tu_store_open(fx->dir);
-	assert_int_equal(db_user_version(fx->dir), 4);
+	assert_int_equal(db_user_version(fx->dir), 5);
 	assert_int_equal(db_int(fx->dir, BODIES_COLUMNS), 8);
 	assert_text(fx, b_text, msg_text, strlen(msg_text));
 	assert_text(fx, b_multi, multipart_text, strlen(multipart_text));
@@ -4077,8 +4080,9 @@ test_notify(void **state)
 		assert_true(got[i] == fx->bob);
 
 	store_notify_unlisten(fx->dir, &fd);
-	assert_int_equal(stat(sock, &sb), -1);
-	assert_int_equal(errno, ENOENT);
+	assert_int_equal(fd, -1);
+	/* The file stays for whoever listens next (a reloaded worker). */
+	assert_int_equal(stat(sock, &sb), 0);
 	/* Nobody listening now: delivery still works. */
 	deliver1(fx, fx->alice, "unheard");
 	free(error);
