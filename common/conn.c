@@ -1,6 +1,8 @@
 /*
- * conn.c - one client connection: plain or TLS socket I/O with timeouts,
- * a bounded line reader, exact reads, a buffered writer and STARTTLS.
+ * conn.c - one connection: plain or TLS socket I/O with timeouts, a
+ * bounded line reader, exact reads, a buffered writer and STARTTLS, as
+ * the server (accepted sockets) or the client (conn_connect(), the
+ * delivery agent's outgoing connections).
  *
  * Trusts nothing the peer sends. Limits: a line is at most the caller's
  * max (<= CONN_LINE_MAX) bytes before its end; input is held in one fixed
@@ -30,6 +32,7 @@
 #include <unistd.h>
 
 #include <openssl/err.h>
+#include <openssl/x509v3.h>
 
 #include "conn.h"
 #include "log.h"
@@ -388,6 +391,113 @@ conn_new(int fd, const struct sockaddr *peer, socklen_t peer_len,
 }
 
 /*
+ * format_endpoint: "192.0.2.1:25" or "[2001:db8::1]:25" for addr into
+ * buf (size bytes), "unknown" for anything else. For messages only.
+ */
+static void
+format_endpoint(const struct sockaddr *addr, socklen_t len, char *buf,
+    size_t size)
+{
+	char ip[CONN_IP_SIZE];
+	const struct sockaddr_in *sin;
+	const struct sockaddr_in6 *sin6;
+
+	if (addr->sa_family == AF_INET &&
+	    len >= (socklen_t)sizeof(*sin)) {
+		sin = (const struct sockaddr_in *)addr;
+		if (inet_ntop(AF_INET, &sin->sin_addr, ip,
+		    sizeof(ip)) != NULL) {
+			snprintf(buf, size, "%s:%u", ip, ntohs(sin->sin_port));
+			return;
+		}
+	} else if (addr->sa_family == AF_INET6 &&
+	    len >= (socklen_t)sizeof(*sin6)) {
+		sin6 = (const struct sockaddr_in6 *)addr;
+		if (inet_ntop(AF_INET6, &sin6->sin6_addr, ip,
+		    sizeof(ip)) != NULL) {
+			snprintf(buf, size, "[%s]:%u", ip,
+			    ntohs(sin6->sin6_port));
+			return;
+		}
+	}
+	snprintf(buf, size, "unknown");
+}
+
+/*
+ * conn_connect: see conn.h. The socket is non-blocking from the start,
+ * so connect(2) returns at once (EINPROGRESS) and the wait is our poll:
+ * bounded by timeout_ms and ended early by the stop fd. The result of
+ * the attempt is SO_ERROR once the socket is writable. EINTR from
+ * connect(2) does not stop the attempt (it goes on in the kernel), so
+ * it is waited for like EINPROGRESS.
+ */
+int
+conn_connect(const struct sockaddr *addr, socklen_t len, int timeout_ms,
+    int stop_fd, struct conn **conn_r, char *why, size_t whylen)
+{
+	char where[CONN_IP_SIZE + 16];
+	struct conn *conn;
+	socklen_t errlen;
+	int fd, ret, err;
+
+	*conn_r = NULL;
+	format_endpoint(addr, len, where, sizeof(where));
+	if (!((addr->sa_family == AF_INET &&
+	    len >= (socklen_t)sizeof(struct sockaddr_in)) ||
+	    (addr->sa_family == AF_INET6 &&
+	    len >= (socklen_t)sizeof(struct sockaddr_in6)))) {
+		snprintf(why, whylen, "connect to %s: not an IP address",
+		    where);
+		return CONN_ERROR;
+	}
+	fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		snprintf(why, whylen, "connect to %s: socket: %s", where,
+		    strerror(errno));
+		return CONN_ERROR;
+	}
+	/* conn_new() owns fd from here; it sets TCP_NODELAY before the
+	 * connection exists, which Linux keeps. */
+	conn = conn_new(fd, addr, len, stop_fd);
+	if (conn->broken != 0) {
+		snprintf(why, whylen, "connect to %s: socket setup failed",
+		    where);
+		conn_free(&conn);
+		return CONN_ERROR;
+	}
+	err = 0;
+	if (connect(fd, addr, len) != 0) {
+		if (errno != EINPROGRESS && errno != EINTR) {
+			err = errno;
+		} else {
+			ret = wait_fd(conn, POLLOUT, true, timeout_ms);
+			if (ret != CONN_OK) {
+				snprintf(why, whylen, "connect to %s: %s",
+				    where, ret == CONN_TIMEOUT ? "timed out" :
+				    ret == CONN_STOPPED ? "stopped" :
+				    "poll failed");
+				conn_free(&conn);
+				return ret == CONN_TIMEOUT ||
+				    ret == CONN_STOPPED ? ret : CONN_ERROR;
+			}
+			errlen = sizeof(err);
+			if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err,
+			    &errlen) != 0)
+				err = errno;
+		}
+	}
+	if (err != 0) {
+		snprintf(why, whylen, "connect to %s: %s", where,
+		    strerror(err));
+		conn_free(&conn);
+		return err == ETIMEDOUT ? CONN_TIMEOUT : CONN_ERROR;
+	}
+	*conn_r = conn;
+	return CONN_OK;
+}
+
+/*
  * conn_free: sends a TLS close_notify if it can without waiting (the
  * socket is non-blocking; no answer is awaited), frees the TLS session,
  * closes the socket and frees *connp, setting it to NULL. Output still
@@ -680,26 +790,24 @@ conn_flush(struct conn *conn)
 }
 
 /*
- * conn_start_tls: see conn.h. Queued output is flushed first (it is the
- * plaintext "go ahead" reply); buffered input is dropped, CVE-2011-0411.
- * The handshake as a whole must finish within the timeout. On failure the
- * conn is broken: reads and writes return CONN_ERROR, never plaintext.
- * Starting TLS twice is a caller bug (the protocol answers a second
- * STARTTLS itself) and fatal.
+ * tls_begin: the part of a TLS start both sides share. Queued output is
+ * flushed first (it is the plaintext command or reply that asked for
+ * TLS); buffered input is dropped: whatever the peer pipelined after
+ * STARTTLS (or after its "220 go ahead") arrived in plaintext and must
+ * not be read as if sent under TLS (CVE-2011-0411 and its client-side
+ * twin, response injection). Then a new SSL on the socket. Returns
+ * CONN_OK, or a failure after which the conn is broken.
  */
-int
-conn_start_tls(struct conn *conn, SSL_CTX *ctx)
+static int
+tls_begin(struct conn *conn, SSL_CTX *ctx)
 {
-	long long deadline;
-	int ret, saved, err;
+	int ret;
 
 	if (conn->ssl != NULL)
-		fatal("conn_start_tls: connection is already TLS");
+		fatal("conn: TLS started twice on a connection");
 	if ((ret = flush_out(conn)) != CONN_OK)
 		return ret;
 
-	/* CVE-2011-0411: whatever the client pipelined after STARTTLS
-	 * arrived in plaintext, so it must not be read as if under TLS. */
 	conn->in_off = conn->in_len = conn->in_scan = 0;
 
 	ERR_clear_error();
@@ -715,12 +823,27 @@ conn_start_tls(struct conn *conn, SSL_CTX *ctx)
 	 * pointer (after a flush the same bytes sit elsewhere). */
 	SSL_set_mode(conn->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE |
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	return CONN_OK;
+}
+
+/*
+ * tls_handshake: runs the handshake on conn->ssl as the server (accept)
+ * or the client (connect). The handshake as a whole must finish within
+ * the timeout. On failure the conn is broken: reads and writes return
+ * CONN_ERROR (or CONN_CLOSED), never plaintext.
+ */
+static int
+tls_handshake(struct conn *conn, bool client)
+{
+	long long deadline;
+	int ret, saved, err;
 
 	deadline = now_ms() + conn->timeout_ms;
 	for (;;) {
 		ERR_clear_error();
 		errno = 0;
-		if ((ret = SSL_accept(conn->ssl)) == 1)
+		ret = client ? SSL_connect(conn->ssl) : SSL_accept(conn->ssl);
+		if (ret == 1)
 			break;
 		saved = errno;
 		err = SSL_get_error(conn->ssl, ret);
@@ -751,6 +874,100 @@ conn_start_tls(struct conn *conn, SSL_CTX *ctx)
 	conn->tls_version = SSL_get_version(conn->ssl);
 	conn->tls_cipher = SSL_get_cipher_name(conn->ssl);
 	return CONN_OK;
+}
+
+/*
+ * conn_start_tls: see conn.h. Starting TLS twice is a caller bug (the
+ * protocol answers a second STARTTLS itself) and fatal.
+ */
+int
+conn_start_tls(struct conn *conn, SSL_CTX *ctx)
+{
+	int ret;
+
+	if ((ret = tls_begin(conn, ctx)) != CONN_OK)
+		return ret;
+	return tls_handshake(conn, false);
+}
+
+/*
+ * conn_start_tls_client: see conn.h. servername is copied without one
+ * trailing dot (an MX name from DNS may carry it; certificates do not).
+ * An IP literal gets no SNI (RFC 6066 3 forbids it) and is verified
+ * against the certificate's IP addresses instead of its DNS names.
+ */
+int
+conn_start_tls_client(struct conn *conn, SSL_CTX *ctx,
+    const char *servername)
+{
+	char name[CONN_TLS_NAME_MAX + 2];
+	unsigned char ipbuf[sizeof(struct in6_addr)];
+	bool verifying, is_ip = false;
+	size_t len = 0;
+	int ret;
+
+	verifying = (SSL_CTX_get_verify_mode(ctx) & SSL_VERIFY_PEER) != 0;
+	if (servername != NULL) {
+		len = strnlen(servername, CONN_TLS_NAME_MAX + 2);
+		if (len > 0 && servername[len - 1] == '.')
+			len--;
+		if (len == 0 || len > CONN_TLS_NAME_MAX) {
+			log_debug("conn %s: bad TLS server name",
+			    conn->peer_ip);
+			conn->broken = CONN_ERROR;
+			return CONN_ERROR;
+		}
+		memcpy(name, servername, len);
+		name[len] = '\0';
+		is_ip = inet_pton(AF_INET, name, ipbuf) == 1 ||
+		    inet_pton(AF_INET6, name, ipbuf) == 1;
+	} else if (verifying) {
+		/* A verified chain for no name in particular would accept
+		 * any certificate a public CA ever issued: refuse. */
+		log_debug("conn %s: verifying TLS without a server name",
+		    conn->peer_ip);
+		conn->broken = CONN_ERROR;
+		return CONN_ERROR;
+	}
+
+	if ((ret = tls_begin(conn, ctx)) != CONN_OK)
+		return ret;
+	if (servername != NULL) {
+		X509_VERIFY_PARAM *param = SSL_get0_param(conn->ssl);
+		int ok;
+
+		/* No "*" matching part of a label (RFC 6125 7.2). */
+		X509_VERIFY_PARAM_set_hostflags(param,
+		    X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+		if (is_ip)
+			ok = X509_VERIFY_PARAM_set1_ip_asc(param, name) == 1;
+		else
+			ok = SSL_set_tlsext_host_name(conn->ssl, name) == 1 &&
+			    SSL_set1_host(conn->ssl, name) == 1;
+		if (!ok) {
+			log_debug("conn %s: cannot set TLS server name",
+			    conn->peer_ip);
+			ERR_clear_error();
+			conn->tls_fatal = true;
+			conn->broken = CONN_ERROR;
+			return CONN_ERROR;
+		}
+	}
+	return tls_handshake(conn, true);
+}
+
+/*
+ * conn_tls_verify_result: see conn.h. OpenSSL reports X509_V_OK when
+ * the peer sent no certificate at all; that is not "verified".
+ */
+long
+conn_tls_verify_result(const struct conn *conn)
+{
+	if (conn->ssl == NULL)
+		return -1;
+	if (conn->tls_up && SSL_get0_peer_certificate(conn->ssl) == NULL)
+		return X509_V_ERR_UNSPECIFIED;
+	return SSL_get_verify_result(conn->ssl);
 }
 
 /* conn_is_tls: true once a TLS handshake has succeeded. */

@@ -1,7 +1,9 @@
 /*
- * conn.h - one client connection: a socket, optionally under TLS, with a
+ * conn.h - one connection: a socket, optionally under TLS, with a
  * bounded buffered line reader, exact-length reads, a buffered writer,
- * per-operation timeouts and the STARTTLS upgrade.
+ * per-operation timeouts and the STARTTLS upgrade. Server side (accepted
+ * sockets) and client side (conn_connect(), conn_start_tls_client(), for
+ * the delivery agent).
  *
  * CONVENTIONS.md: only conn.c reads sockets. A read returns a complete
  * line, "too long", "timeout" or "closed"; callers never see a partial
@@ -42,6 +44,19 @@ struct conn;
  */
 struct conn *conn_new(int fd, const struct sockaddr *peer, socklen_t peer_len,
     int stop_fd);
+/*
+ * conn_connect: the client side of conn_new(): a TCP connection to addr
+ * (AF_INET or AF_INET6), made without blocking past timeout_ms
+ * (negative: the kernel's own limit) and given up when stop_fd (-1:
+ * none; borrowed) becomes readable. TCP_NODELAY as for the server side;
+ * conn_peer_ip() names the server. Returns CONN_OK with *conn_r (default
+ * timeout as conn_new(); conn_free()), or CONN_TIMEOUT, CONN_STOPPED or
+ * CONN_ERROR with *conn_r NULL and why (whylen bytes) saying what
+ * happened: "connect to 192.0.2.1:25: Connection refused", "...: timed
+ * out".
+ */
+int conn_connect(const struct sockaddr *addr, socklen_t len, int timeout_ms,
+    int stop_fd, struct conn **conn_r, char *why, size_t whylen);
 /* conn_free: shuts TLS down (best effort), closes the socket, frees. */
 void conn_free(struct conn **conn);
 
@@ -100,14 +115,41 @@ int conn_vreply(struct conn *conn, const char *fmt, va_list ap)
  */
 int conn_start_tls(struct conn *conn, SSL_CTX *ctx);
 
+/* Longest server name conn_start_tls_client() takes (RFC 1035 2.3.4:
+ * 253 octets of text, without the trailing dot). */
+#define CONN_TLS_NAME_MAX 253
+
+/*
+ * conn_start_tls_client: makes the connection TLS as the client side with
+ * ctx (tls_client_ctx_new()) and runs the handshake within the timeout.
+ * servername (NULL: none): sent as SNI when it is a DNS name (not an IP
+ * literal) and checked against the certificate (SSL_set1_host) when ctx
+ * verifies; a verifying ctx without a servername is refused. Anything
+ * the server sent before the handshake and we have not read is thrown
+ * away (a server's answer cannot be injected from plaintext). On
+ * failure the connection must be closed; conn_tls_verify_result() may
+ * say why.
+ */
+int conn_start_tls_client(struct conn *conn, SSL_CTX *ctx,
+    const char *servername);
+
+/* conn_tls_verify_result: after conn_start_tls_client() (success or
+ * failure): X509_V_OK when the server's certificate verified against the
+ * ctx's trust store and the name, else an X509_V_ERR_* code (whatever
+ * the ctx's verify mode: an unverified session says why it would not
+ * verify); -1 when TLS was never started. For logs and error texts
+ * (X509_verify_cert_error_string()). */
+long conn_tls_verify_result(const struct conn *conn);
+
 bool conn_is_tls(const struct conn *conn);
 /* conn_tls_version / conn_tls_cipher: e.g. "TLSv1.3",
  * "TLS_AES_256_GCM_SHA384"; NULL when not TLS. */
 const char *conn_tls_version(const struct conn *conn);
 const char *conn_tls_cipher(const struct conn *conn);
 
-/* conn_peer_ip: the client's address as text ("192.0.2.1", "2001:db8::1";
- * an IPv4-mapped IPv6 address is shown as IPv4). */
+/* conn_peer_ip: the peer's address as text: the client's, or the
+ * server's after conn_connect() ("192.0.2.1", "2001:db8::1"; an
+ * IPv4-mapped IPv6 address is shown as IPv4). */
 const char *conn_peer_ip(const struct conn *conn);
 /* conn_peer_loopback: true for 127.0.0.0/8 and ::1. */
 bool conn_peer_loopback(const struct conn *conn);

@@ -33,4 +33,13 @@ int dkim_key_generate(enum dkim_alg alg, char **pem_r, char **error_r);
 int dkim_key_txt(const char *pem, enum dkim_alg *alg_r, char **txt_r,
     char **error_r);
 
+/*
+ * dkim_key_read: the private key pem as an OpenSSL EVP_PKEY, for the
+ * signer (smtpd/dkim.c), with the same checks as dkim_key_txt(). The
+ * caller frees it with EVP_PKEY_free(). NULL with a malloc'd *error_r.
+ */
+struct evp_pkey_st;
+struct evp_pkey_st *dkim_key_read(const char *pem, enum dkim_alg *alg_r,
+    char **error_r);
+
 #endif

@@ -1,7 +1,7 @@
 /*
  * tls.c - OpenSSL server contexts (TLS 1.2 and 1.3, ECDHE with AEAD
- * ciphers only) and the self-signed certificate made on first start when
- * none is configured.
+ * ciphers only), the delivery agent's client contexts, and the
+ * self-signed certificate made on first start when none is configured.
  *
  * Trusts the configured certificate and key files only as far as OpenSSL
  * parses them; the hostname (from the config) is checked to be a DNS name
@@ -123,6 +123,62 @@ tls_server_ctx_new(const char *cert_file, const char *key_file,
 	if (SSL_CTX_check_private_key(ctx) != 1)
 		return ctx_fail(ctx, "TLS key does not match certificate",
 		    cert_file, error_r);
+	return ctx;
+}
+
+/*
+ * Client (delivery agent) TLS 1.2 suites: forward secrecy and AEAD first,
+ * then whatever else OpenSSL calls strong. Opportunistic TLS to an MX
+ * (RFC 7435) must not fail over a cipher an old server prefers: any
+ * decent encryption beats the plaintext we would fall back to. No
+ * anonymous, null, export, RC4, single or triple DES, MD5 or PSK/SRP.
+ */
+#define TLS_CLIENT_CIPHERS_12 \
+	TLS_CIPHERS_12 ":HIGH:!aNULL:!eNULL:!EXPORT:!RC4:!DES:!3DES:!MD5:" \
+	"!PSK:!SRP"
+
+/*
+ * tls_client_ctx_new: see tls.h. No session cache or tickets: resumption
+ * would save one handshake per connection to a host we seldom revisit
+ * soon, and a cache shared by the delivery threads is state to lock.
+ * With ca_file, every certificate in it is a trust anchor (partial
+ * chains: an administrator may pin a server's own certificate there);
+ * the system store only trusts its roots. The name check is set per
+ * connection (conn_start_tls_client()).
+ */
+SSL_CTX *
+tls_client_ctx_new(bool verify, const char *ca_file, char **error_r)
+{
+	const char *what = ca_file != NULL ? ca_file : "(system store)";
+	SSL_CTX *ctx;
+
+	*error_r = NULL;
+	ERR_clear_error();
+	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL)
+		return ctx_fail(NULL, "TLS client context for", what,
+		    error_r);
+	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1)
+		return ctx_fail(ctx, "TLS client minimum version for", what,
+		    error_r);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION |
+	    SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	if (SSL_CTX_set_cipher_list(ctx, TLS_CLIENT_CIPHERS_12) != 1)
+		return ctx_fail(ctx, "TLS client cipher list for", what,
+		    error_r);
+	if (!verify) {
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+		return ctx;
+	}
+	if (ca_file != NULL) {
+		if (SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1)
+			return ctx_fail(ctx, "TLS CA file", ca_file, error_r);
+		X509_VERIFY_PARAM_set_flags(SSL_CTX_get0_param(ctx),
+		    X509_V_FLAG_PARTIAL_CHAIN);
+	} else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
+		return ctx_fail(ctx, "TLS CA store", what, error_r);
+	}
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 	return ctx;
 }
 

@@ -15,9 +15,10 @@ import warnings
 
 import pytest
 
-from test_smtp import (HOST, MSG, TIMEOUT, Raw, Reply, b64, check_received,
+from test_smtp import (HOST, TIMEOUT, Raw, Reply, b64, check_received,
                        delivered_id, expect, login, parse_tx_log, plain,
                        send_message, show, split_trace, tx_log_lines, users)
+from test_smtp import ALICE_MSG as MSG
 
 
 def client_ctx(maximum=None):
