@@ -44,7 +44,12 @@ bind_one(const struct config_listen *l, int *fd_r, char **error_r,
 		inet_pton(AF_INET, l->host, &sin->sin_addr);
 		len = sizeof(*sin);
 	}
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* Non-blocking: two generations of workers poll the same listener
+	 * during a reload; the one that loses the race for a connection
+	 * must get EAGAIN, not block in accept() (where a SIGTERM, its
+	 * handler restarting the call, would never be acted on). */
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0);
 	if (fd < 0) {
 		*error_r = xasprintf("%s: socket: %s", where, strerror(errno));
 		return -1;
