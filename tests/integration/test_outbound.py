@@ -117,6 +117,9 @@ class World:
             "--host-record=mx.bad.test,%s" % BAD_ADDR,
             # No MX: the domain's own address (RFC 5321 5.1).
             "--host-record=nomx.test,%s" % B_ADDR,
+            # Only IPv6.
+            "--mx-host=v6.test,mx.v6.test,10",
+            "--host-record=mx.v6.test,::1",
             # Null MX (RFC 7505): preference 0, the root as exchange.
             "--dns-rr=null.test,15,000000",
         ])
@@ -142,13 +145,14 @@ class World:
         self.daemons.append(self.a)
         return self.a
 
-    def start_b(self, extra="", hostname="mx.b.test"):
+    def start_b(self, extra="", hostname="mx.b.test", ipv6=False):
         path = self.tmp_path / "b"
         path.mkdir(exist_ok=True)
+        listen = "%s:%d, 127.0.0.1:%d" % (B_ADDR, self.b_port, self.b_port)
+        if ipv6:
+            listen += ", [::1]:%d" % self.b_port
         self.b = conftest.Daemon(
-            path, hostname=hostname,
-            listen={"smtp": "%s:%d, 127.0.0.1:%d" % (B_ADDR, self.b_port,
-                                                    self.b_port)},
+            path, hostname=hostname, listen={"smtp": listen},
             extra_config="[outbound]\nenabled = no\n" + extra)
         self.daemons.append(self.b)
         return self.b
@@ -292,6 +296,23 @@ def test_no_mx_uses_the_domain_address(world):
     users_a(a)
     submit(a, ["dave@nomx.test"], message(to="dave@nomx.test"))
     assert len(inbox(b, "dave@nomx.test")) == 1
+
+
+def test_ipv6_only_mx(world):
+    try:
+        probe = socket.socket(socket.AF_INET6)
+        probe.bind(("::1", world.b_port))
+        probe.close()
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    b = world.start_b(ipv6=True)
+    b.lb.add_user("eve@v6.test")
+    a = world.start_a()
+    users_a(a)
+    submit(a, ["eve@v6.test"], message(to="eve@v6.test"))
+    assert len(inbox(b, "eve@v6.test")) == 1
+    assert "client=[::1]" in b.read_log()
+    assert "relay: connected to mx.v6.test [::1]" in a.read_log()
 
 
 def test_receiver_down_then_up(world):
