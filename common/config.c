@@ -160,8 +160,17 @@ config_free(struct config **cfgp)
 	*cfgp = NULL;
 }
 
-int64_t
-config_parse_size(const char *s)
+/* A number's unit suffix and what it multiplies by. */
+struct unit {
+	char suffix;
+	int64_t mult;
+};
+
+/* parse_units: digits, then nothing or one suffix of units; at most max
+ * in all. -1 when invalid. */
+static int64_t
+parse_units(const char *s, const struct unit *units, size_t nunits,
+    int64_t max)
 {
 	char *end;
 	unsigned long long v;
@@ -173,67 +182,44 @@ config_parse_size(const char *s)
 	v = strtoull(s, &end, 10);
 	if (errno != 0)
 		return -1;
-	switch (*end) {
-	case '\0':
-		break;
-	case 'k': case 'K':
-		mult = 1024;
+	if (*end != '\0') {
+		size_t i;
+
+		for (i = 0; i < nunits && units[i].suffix != *end; i++)
+			;
+		if (i == nunits)
+			return -1;
+		mult = units[i].mult;
 		end++;
-		break;
-	case 'm': case 'M':
-		mult = 1024 * 1024;
-		end++;
-		break;
-	case 'g': case 'G':
-		mult = 1024 * 1024 * 1024;
-		end++;
-		break;
-	default:
-		return -1;
 	}
-	if (*end != '\0' || v > (unsigned long long)(INT64_MAX / mult))
+	if (*end != '\0' || v > (unsigned long long)(max / mult))
 		return -1;
 	return (int64_t)v * mult;
 }
 
 int64_t
+config_parse_size(const char *s)
+{
+	static const struct unit units[] = {
+		{ 'k', 1024 }, { 'K', 1024 }, { 'm', 1024 * 1024 },
+		{ 'M', 1024 * 1024 }, { 'g', 1024 * 1024 * 1024 },
+		{ 'G', 1024 * 1024 * 1024 },
+	};
+
+	return parse_units(s, units, sizeof(units) / sizeof(units[0]),
+	    INT64_MAX);
+}
+
+int64_t
 config_parse_duration(const char *s)
 {
-	char *end;
-	unsigned long long v;
-	int64_t mult = 1;
+	static const struct unit units[] = {
+		{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 24 * 3600 },
+	};
 
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0)
-		return -1;
-	switch (*end) {
-	case '\0':
-		break;
-	case 's':
-		end++;
-		break;
-	case 'm':
-		mult = 60;
-		end++;
-		break;
-	case 'h':
-		mult = 3600;
-		end++;
-		break;
-	case 'd':
-		mult = 24 * 3600;
-		end++;
-		break;
-	default:
-		return -1;
-	}
 	/* Ten years is more than any mail timer wants. */
-	if (*end != '\0' || v > (unsigned long long)(3650LL * 24 * 3600 / mult))
-		return -1;
-	return (int64_t)v * mult;
+	return parse_units(s, units, sizeof(units) / sizeof(units[0]),
+	    3650LL * 24 * 3600);
 }
 
 int

@@ -90,7 +90,7 @@ store_alias_del(struct store *st, const char *source, const char *target)
 	char src[LIMIT_ADDR_TOTAL + 1], dst[LIMIT_ADDR_TOTAL + 1];
 	sqlite3_stmt *stmt;
 	size_t off;
-	int rc, ret;
+	int ret;
 
 	if ((ret = fold_source(source, src, &off)) != 0)
 		return ret;
@@ -107,11 +107,7 @@ store_alias_del(struct store *st, const char *source, const char *target)
 	sqlite3_bind_text(stmt, 1, src, -1, SQLITE_STATIC);
 	if (target != NULL)
 		sqlite3_bind_text(stmt, 2, dst, -1, SQLITE_STATIC);
-	rc = sqlite3_step(stmt);
-	st_done(stmt);
-	if (rc != SQLITE_DONE)
-		return st_err(st, rc);
-	return sqlite3_changes(st->db) > 0 ? 0 : STORE_ERR_NOT_FOUND;
+	return st_step_change(st, stmt);
 }
 
 static void

@@ -385,6 +385,17 @@ st_items_free(void **itemsp, size_t count, size_t size, void (*clear)(void *))
 }
 
 int
+st_step_change(struct store *st, sqlite3_stmt *stmt)
+{
+	int rc = sqlite3_step(stmt);
+
+	st_done(stmt);
+	if (rc != SQLITE_DONE)
+		return st_err(st, rc);
+	return sqlite3_changes(st->db) > 0 ? 0 : STORE_ERR_NOT_FOUND;
+}
+
+int
 st_run_id(struct store *st, const char *sql, int64_t id)
 {
 	sqlite3_stmt *stmt = st_stmt(st, sql);

@@ -98,7 +98,6 @@ store_dkim_key_del(struct store *st, const char *domain, const char *selector)
 	char dom[LIMIT_ADDR_DOMAIN + 1], sel[SELECTOR_MAX + 1];
 	const char *why;
 	sqlite3_stmt *stmt;
-	int rc;
 
 	if (address_domain_fold(domain, dom, &why) < 0 ||
 	    selector_fold(selector, sel) != 0)
@@ -109,11 +108,7 @@ store_dkim_key_del(struct store *st, const char *domain, const char *selector)
 		return STORE_ERR_TEMP;
 	sqlite3_bind_text(stmt, 1, dom, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 2, sel, -1, SQLITE_STATIC);
-	rc = sqlite3_step(stmt);
-	st_done(stmt);
-	if (rc != SQLITE_DONE)
-		return st_err(st, rc);
-	return sqlite3_changes(st->db) > 0 ? 0 : STORE_ERR_NOT_FOUND;
+	return st_step_change(st, stmt);
 }
 
 static void

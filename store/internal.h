@@ -50,6 +50,9 @@ int st_commit_notify(struct store *st, int64_t user_id);
 /* st_run_id: runs sql (a string literal, no result rows) with one integer
  * parameter. */
 int st_run_id(struct store *st, const char *sql, int64_t id);
+/* st_step_change: steps a bound write stmt once and resets it: 0 when
+ * it changed a row, STORE_ERR_NOT_FOUND when it changed none. */
+int st_step_change(struct store *st, sqlite3_stmt *stmt);
 /* st_rollback: never fails in a way the caller can act on. */
 void st_rollback(struct store *st);
 /* st_strdup_col: a malloc'd copy of text column col ("" when NULL). */

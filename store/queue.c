@@ -627,14 +627,9 @@ int
 store_queue_delete(struct store *st, const char *qid)
 {
 	sqlite3_stmt *stmt = st_stmt(st, "DELETE FROM queue WHERE qid = ?");
-	int rc;
 
 	if (stmt == NULL)
 		return STORE_ERR_TEMP;
 	sqlite3_bind_text(stmt, 1, qid, -1, SQLITE_STATIC);
-	rc = sqlite3_step(stmt);
-	st_done(stmt);
-	if (rc != SQLITE_DONE)
-		return st_err(st, rc);
-	return sqlite3_changes(st->db) > 0 ? 0 : STORE_ERR_NOT_FOUND;
+	return st_step_change(st, stmt);
 }

@@ -508,6 +508,81 @@ test_load(void **state)
 	free(dir);
 }
 
+/* [outbound]: defaults, every key, and what is refused. */
+static void
+test_outbound(void **state)
+{
+	struct config *cfg = parse_ok_s("");
+	struct config *o;
+	char host[256];
+	uint16_t port;
+	char *error = NULL;
+	const char *text;
+
+	(void)state;
+	assert_true(cfg->outbound.enabled);
+	assert_int_equal(cfg->outbound.port, 25);
+	assert_null(cfg->outbound.relay);
+	assert_int_equal(cfg->outbound.lifetime, 5 * 24 * 3600);
+	assert_int_equal(cfg->outbound.delay_notice, 4 * 3600);
+	assert_int_equal(cfg->outbound.retry_min, 300);
+	assert_int_equal(cfg->outbound.retry_max, 4 * 3600);
+	config_free(&cfg);
+
+	o = parse_ok_s("[outbound]\nenabled = no\nport = 2525\n"
+	    "dns = [::1]:5353\nrelay = smtp.example.org:587\n"
+	    "relay_user = u@example.org\nrelay_password = pw\n"
+	    "relay_tls = implicit\nlifetime = 2d\ndelay_notice = 90m\n"
+	    "retry_min = 30s\nretry_max = 1h\nconnections = 5\n"
+	    "per_domain = 2\ntls = no\n");
+	assert_false(o->outbound.enabled);
+	assert_int_equal(o->outbound.port, 2525);
+	assert_string_equal(o->outbound.dns, "[::1]:5353");
+	assert_string_equal(o->outbound.relay, "smtp.example.org:587");
+	assert_true(o->outbound.relay_implicit_tls);
+	assert_int_equal(o->outbound.lifetime, 2 * 24 * 3600);
+	assert_int_equal(o->outbound.delay_notice, 90 * 60);
+	assert_int_equal(o->outbound.retry_min, 30);
+	assert_int_equal(o->outbound.connections, 5);
+	assert_false(o->outbound.tls);
+	config_free(&o);
+
+	expect_error("[outbound]\nlifetime = 5y\n", 2, "duration");
+	expect_error("[outbound]\nlifetime = 99999d\n", 2, "duration");
+	expect_error("[outbound]\nport = 0\n", 2, "port");
+	expect_error("[outbound]\nport = 65536\n", 2, "port");
+	expect_error("[outbound]\nrelay = smtp.example.org\n", 2, "HOST:PORT");
+	expect_error("[outbound]\nrelay = bad_host:25\n", 2, "HOST:PORT");
+	expect_error("[outbound]\ndns = [::1:53\n", 2, "HOST:PORT");
+	expect_error("[outbound]\nrelay_tls = maybe\n", 2, "relay_tls");
+	text = "[outbound]\nrelay_user = u\n";
+	assert_int_equal(config_parse_buffer("t.conf", text, strlen(text),
+	    DEFAULT_DIR, &o, &error), -1);
+	assert_non_null(strstr(error, "relay_password"));
+	free(error);
+	error = NULL;
+	text = "[outbound]\nretry_min = 2h\nretry_max = 1h\n";
+	assert_int_equal(config_parse_buffer("t.conf", text, strlen(text),
+	    DEFAULT_DIR, &o, &error), -1);
+	assert_non_null(strstr(error, "retry_min"));
+	free(error);
+
+	assert_int_equal(config_parse_hostport("mx.example:25", 0, host,
+	    &port), 0);
+	assert_string_equal(host, "mx.example");
+	assert_int_equal(port, 25);
+	assert_int_equal(config_parse_hostport("[2001:db8::1]", 53, host,
+	    &port), 0);
+	assert_string_equal(host, "2001:db8::1");
+	assert_int_equal(port, 53);
+	assert_int_equal(config_parse_hostport("mx.example", 0, host, &port),
+	    -1);
+	assert_int_equal(config_parse_duration("0"), 0);
+	assert_int_equal(config_parse_duration("4h"), 4 * 3600);
+	assert_int_equal(config_parse_duration("4H"), -1);
+	assert_int_equal(config_parse_duration("h"), -1);
+}
+
 static void
 test_service_names(void **state)
 {
@@ -535,6 +610,7 @@ main(void)
 		cmocka_unit_test(test_errors_listen),
 		cmocka_unit_test(test_errors_line),
 		cmocka_unit_test(test_file_too_large),
+		cmocka_unit_test(test_outbound),
 		cmocka_unit_test(test_parse_size),
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_service_names),
