@@ -147,6 +147,17 @@ dkim_head(struct smtp_session *s, const char *msg, size_t len,
 	store_dkim_key_list_free(&keys, nkeys);
 }
 
+/* has_8bit: a byte above 127 in data. Clients that send 8-bit text
+ * without BODY=8BITMIME are common; the next hop must still be told. */
+static bool
+has_8bit(const char *data, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)data[i] & 0x80)
+			return true;
+	return false;
+}
+
 int
 smtp_outbound_store(struct smtp_session *s, int *results_r)
 {
@@ -177,7 +188,8 @@ smtp_outbound_store(struct smtp_session *s, int *results_r)
 		.user_id = s->auth_user_id,
 		.rcpts = rcpts,
 		.nrcpts = n,
-		.body_8bit = tx->mail.body == SMTP_BODY_8BITMIME,
+		.body_8bit = tx->mail.body == SMTP_BODY_8BITMIME ||
+		    has_8bit(out, out_len),
 		.smtputf8 = tx->mail.smtputf8,
 		.head = head.data,
 		.head_len = head.len,
