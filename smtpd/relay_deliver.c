@@ -99,7 +99,8 @@ client_opts(const struct relay *r, struct smtp_client_opts *o,
 	o->connect_timeout_ms = (int)r->out->connect_timeout * 1000;
 	o->timeout_scale = 1.0;
 	o->stop_fd = r->stop_fd;
-	o->tls_name = host;
+	/* An address literal ("[192.0.2.1]") names no host to check. */
+	o->tls_name = host[0] != '[' ? host : NULL;
 	if (r->smarthost[0] != '\0') {
 		/* Credentials go only over a verified TLS session. */
 		o->tls = r->out->relay_implicit_tls ?

@@ -524,7 +524,7 @@ host_addrs(struct relay_dns *dns, const char *name, uint16_t port,
     struct relay_host *host, char *why, size_t whylen)
 {
 	struct sockaddr_storage v6[RELAY_ADDR_MAX], v4[RELAY_ADDR_MAX];
-	size_t n6 = 0, n4 = 0, keep6;
+	size_t n6 = 0, n4 = 0, room4, keep6;
 	struct ub_result *res;
 	enum q_result q6, q4;
 
@@ -541,11 +541,9 @@ host_addrs(struct relay_dns *dns, const char *name, uint16_t port,
 		n4 = collect(res, RR_TYPE_A, port, v4, RELAY_ADDR_MAX);
 		ub_resolve_free(res);
 	}
-	keep6 = n6;
-	if (keep6 > RELAY_ADDR_MAX - (n4 < RELAY_ADDR_V4_MIN ? n4 :
-	    RELAY_ADDR_V4_MIN))
-		keep6 = RELAY_ADDR_MAX - (n4 < RELAY_ADDR_V4_MIN ? n4 :
-		    RELAY_ADDR_V4_MIN);
+	/* IPv6 may fill what IPv4 does not claim of its share. */
+	room4 = n4 < RELAY_ADDR_V4_MIN ? n4 : RELAY_ADDR_V4_MIN;
+	keep6 = n6 < RELAY_ADDR_MAX - room4 ? n6 : RELAY_ADDR_MAX - room4;
 	for (size_t i = 0; i < keep6; i++) {
 		host->addr[host->naddr] = v6[i];
 		host->addr_len[host->naddr++] = sizeof(struct sockaddr_in6);

@@ -266,6 +266,12 @@ start_dnsmasq(uint16_t port, bool debug)
 	argv[n++] = "--bind-interfaces";
 	argv[n++] = "--pid-file=";		/* empty: none written */
 	argv[n++] = "--log-facility=-";		/* stderr */
+	/* Started as root, dnsmasq changes to nobody/dip, and the kernel
+	 * then drops PR_SET_PDEATHSIG: so it stays root (uid and gid 0). */
+	if (geteuid() == 0) {
+		argv[n++] = "--user=root";
+		argv[n++] = "--group=root";
+	}
 	if (debug)
 		argv[n++] = "--log-queries";
 	for (size_t i = 0; i < sizeof(zone_args) / sizeof(zone_args[0]); i++)
@@ -1015,8 +1021,8 @@ route_thread(void *p)
 
 		if (rc != RELAY_DNS_OK || r.nhost != (i % 2 ? 2u : 1u)) {
 			if (a->bad++ == 0)
-				snprintf(a->why, sizeof(a->why), "%d %zu %s",
-				    rc, r.nhost, why);
+				snprintf(a->why, sizeof(a->why),
+				    "%d %zu %.200s", rc, r.nhost, why);
 		}
 	}
 	return NULL;
