@@ -32,8 +32,8 @@ struct deliver_job {
 	struct relay_route route;
 	bool resolved;
 	int dns_status;			/* RELAY_DNS_*, once resolved */
-	char why[256];			/* the DNS failure, or the last
-					   connection failure */
+	char why[800];			/* the DNS failure, or the last
+					   connection failure (host: text) */
 	struct smtp_client *client;
 	char host[256];			/* client's host */
 	bool down;			/* no host answered this round */
@@ -120,7 +120,7 @@ client_opts(const struct relay *r, struct smtp_client_opts *o,
 static bool
 connect_any(struct deliver_job *j)
 {
-	struct smtp_client_reply reply = { 0, "" };
+	struct smtp_client_reply reply;
 
 	for (size_t h = 0; h < j->route.nhost; h++) {
 		const struct relay_host *host = &j->route.host[h];
@@ -128,11 +128,28 @@ connect_any(struct deliver_job *j)
 
 		client_opts(j->r, &o, host->name);
 		for (size_t a = 0; a < host->naddr; a++) {
+			int ret;
+
 			if (relay_stopping(j->r, true))
 				return false;
-			if (smtp_client_open((const struct sockaddr *)
+			memset(&reply, 0, sizeof(reply));
+			ret = smtp_client_open((const struct sockaddr *)
 			    &host->addr[a], host->addr_len[a], &o, &j->client,
-			    &reply) == 0) {
+			    &reply);
+			if (ret != 0 && reply.tls_failed &&
+			    o.tls == SMTP_CLIENT_TLS_MAY) {
+				/* Opportunistic TLS that fails is no TLS
+				 * (RFC 7435 6): the same host, in clear. */
+				log_info("relay: %s: %s; trying without TLS",
+				    host->name, reply.text);
+				o.tls = SMTP_CLIENT_TLS_NONE;
+				memset(&reply, 0, sizeof(reply));
+				ret = smtp_client_open((const struct sockaddr *)
+				    &host->addr[a], host->addr_len[a], &o,
+				    &j->client, &reply);
+				o.tls = SMTP_CLIENT_TLS_MAY;
+			}
+			if (ret == 0) {
 				snprintf(j->host, sizeof(j->host), "%s",
 				    host->name);
 				char ip[64];
@@ -218,16 +235,17 @@ deliver_msg(struct deliver_job *j, struct store_queue_msg *m)
 		for (size_t i = 0; i < m->nrcpts; i++) {
 			rep[i].code = j->dns_status == RELAY_DNS_NULL_MX ?
 			    556 : 550;
-			snprintf(rep[i].text, sizeof(rep[i].text), "%d %s %s",
-			    rep[i].code, j->dns_status == RELAY_DNS_NULL_MX ?
+			snprintf(rep[i].text, sizeof(rep[i].text),
+			    "%d %s %.480s", rep[i].code, j->dns_status == RELAY_DNS_NULL_MX ?
 			    "5.1.10" : "5.1.2", j->why);
 		}
 	} else if (j->dns_status != RELAY_DNS_OK || j->down ||
 	    (j->client == NULL && (j->down = !connect_any(j)))) {
 		for (size_t i = 0; i < m->nrcpts; i++) {
 			rep[i].code = 0;
-			snprintf(rep[i].text, sizeof(rep[i].text), "%s",
-			    j->why);
+			/* why may be longer: a reply's text is cut. */
+			snprintf(rep[i].text, sizeof(rep[i].text), "%.*s",
+			    (int)sizeof(rep[i].text) - 1, j->why);
 		}
 	} else {
 		struct msg_reader reader = { j->st, m->id, 0 };

@@ -317,6 +317,7 @@ start_tls(struct smtp_client *c, const struct smtp_client_opts *opts,
 	if (ret == CONN_OK)
 		return 0;
 	c->dead = true;
+	r->tls_failed = ret != CONN_STOPPED;
 	v = conn_tls_verify_result(c->conn);
 	if (ret == CONN_TIMEOUT)
 		reply_set(r, 0, "TLS handshake with %s timed out", ip);

@@ -46,6 +46,8 @@ struct smtp_client_reply {
 				   control and non-ASCII bytes as '?',
 				   truncated: safe to log and to put in a
 				   DSN */
+	bool tls_failed;	/* smtp_client_open(): the TLS handshake
+				   failed (the caller may try without) */
 };
 
 enum smtp_client_tls {

@@ -26,6 +26,7 @@ DNSMASQ = "/usr/sbin/dnsmasq"
 B_ADDR = "127.0.0.2"
 SLOW_ADDR = "127.0.0.3"
 BAD_ADDR = "127.0.0.4"
+TLSBAD_ADDR = "127.0.0.5"
 
 pytestmark = pytest.mark.skipif(not os.access(DNSMASQ, os.X_OK),
                                 reason="dnsmasq is not installed")
@@ -105,7 +106,8 @@ class World:
 
     def __init__(self, tmp_path):
         self.tmp_path = tmp_path
-        self.b_port = free_port_on(B_ADDR, SLOW_ADDR, BAD_ADDR, "127.0.0.1")
+        self.b_port = free_port_on(B_ADDR, SLOW_ADDR, BAD_ADDR, TLSBAD_ADDR,
+                                   "127.0.0.1")
         self.dns = Dns(tmp_path, [
             "--mx-host=b.test,mx.b.test,10",
             "--mx-host=b.test,mx-backup.b.test,20",
@@ -117,6 +119,8 @@ class World:
             "--host-record=mx.bad.test,%s" % BAD_ADDR,
             # No MX: the domain's own address (RFC 5321 5.1).
             "--host-record=nomx.test,%s" % B_ADDR,
+            "--mx-host=tlsbad.test,mx.tlsbad.test,10",
+            "--host-record=mx.tlsbad.test,%s" % TLSBAD_ADDR,
             # Only IPv6.
             "--mx-host=v6.test,mx.v6.test,10",
             "--host-record=mx.v6.test,::1",
@@ -445,6 +449,88 @@ def test_malformed_answer_is_temporary(world):
         stop.set()
         t.join()
         srv.close()
+
+
+class FakeMx(threading.Thread):
+    """A minimal SMTP server whose STARTTLS handshake always fails (it
+    says 220, then closes); without STARTTLS it takes the mail."""
+
+    def __init__(self, addr, port):
+        super().__init__(daemon=True)
+        self.srv = socket.socket()
+        self.srv.bind((addr, port))
+        self.srv.listen(8)
+        self.srv.settimeout(0.2)
+        self.stopped = threading.Event()
+        self.starttls_tries = 0
+        self.messages = []
+
+    def run(self):
+        while not self.stopped.is_set():
+            try:
+                c, _ = self.srv.accept()
+            except OSError:
+                continue
+            try:
+                self.session(c)
+            except OSError:
+                pass
+            finally:
+                c.close()
+
+    def session(self, c):
+        c.settimeout(10)
+        f = c.makefile("rb")
+        c.sendall(b"220 fake.test ESMTP\r\n")
+        data = None
+        while True:
+            line = f.readline()
+            if not line:
+                return
+            cmd = line.strip().upper()
+            if data is not None:
+                if line == b".\r\n":
+                    self.messages.append(b"".join(data))
+                    data = None
+                    c.sendall(b"250 2.0.0 taken\r\n")
+                else:
+                    data.append(line)
+            elif cmd.startswith(b"EHLO"):
+                c.sendall(b"250-fake.test\r\n250-STARTTLS\r\n"
+                          b"250 8BITMIME\r\n")
+            elif cmd == b"STARTTLS":
+                self.starttls_tries += 1
+                c.sendall(b"220 2.0.0 go ahead\r\n")
+                return
+            elif cmd == b"DATA":
+                data = []
+                c.sendall(b"354 go\r\n")
+            elif cmd == b"QUIT":
+                c.sendall(b"221 bye\r\n")
+                return
+            else:
+                c.sendall(b"250 2.0.0 ok\r\n")
+
+    def stop(self):
+        self.stopped.set()
+        self.join()
+        self.srv.close()
+
+
+def test_failed_opportunistic_tls_falls_back_to_clear(world):
+    mx = FakeMx(TLSBAD_ADDR, world.b_port)
+    mx.start()
+    try:
+        a = world.start_a()
+        users_a(a)
+        submit(a, ["x@tlsbad.test"], message(to="x@tlsbad.test"))
+        wait_for(lambda: len(mx.messages) == 1, what="the fallback")
+        assert mx.starttls_tries >= 1
+        assert b"Subject: Hello" in mx.messages[0]
+        assert "trying without TLS" in a.read_log()
+        wait_for(lambda: queue_rows(a) == [], what="an empty queue")
+    finally:
+        mx.stop()
 
 
 # ---- Smarthost ---------------------------------------------------------------
