@@ -309,10 +309,14 @@ store_queue_read(struct store *st, int64_t id, int64_t offset, char *buf,
 	sqlite3_bind_int64(stmt, 4, seq);
 	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW) {
+		/* The blob first, then its size (sqlite3_column_blob's
+		 * documented order); an empty one may be NULL. */
+		const void *p = sqlite3_column_blob(stmt, 0);
 		size_t n = (size_t)sqlite3_column_bytes(stmt, 0);
 
 		*len_r = n < want ? n : want;
-		memcpy(buf, sqlite3_column_blob(stmt, 0), *len_r);
+		if (*len_r > 0)
+			memcpy(buf, p, *len_r);
 	}
 	st_done(stmt);
 	if (rc == SQLITE_ROW)
