@@ -352,9 +352,18 @@ store_queue_claim(struct store *st, const char *domain, int64_t now,
 	memset(msg_r, 0, sizeof(*msg_r));
 	if ((ret = st_begin(st)) != 0)
 		return ret;
-	stmt = st_stmt(st, "SELECT queue_id FROM queue_rcpts"
-	    " WHERE state = 0 AND lease_pid = 0 AND next_attempt <= ?1"
-	    " AND (?2 IS NULL OR domain = ?2) ORDER BY queue_id LIMIT 1");
+	/* The longest-waiting due recipient; two statements so that each
+	 * walks its own index from the start (queue_rcpts_domain_due,
+	 * queue_rcpts_due) instead of a scan. */
+	if (domain != NULL)
+		stmt = st_stmt(st, "SELECT queue_id FROM queue_rcpts"
+		    " WHERE domain = ?2 AND state = 0 AND lease_pid = 0"
+		    " AND next_attempt <= ?1 ORDER BY next_attempt, id"
+		    " LIMIT 1");
+	else
+		stmt = st_stmt(st, "SELECT queue_id FROM queue_rcpts"
+		    " WHERE state = 0 AND lease_pid = 0 AND next_attempt <= ?1"
+		    " ORDER BY next_attempt, id LIMIT 1");
 	if (stmt == NULL) {
 		ret = STORE_ERR_TEMP;
 		goto fail;
@@ -411,9 +420,17 @@ store_queue_due_domains(struct store *st, int64_t now, char ***domains_r,
 		return STORE_ERR_TEMP;
 	if ((ret = st_step_id(st, stmt, next_r)) != 0)
 		return ret;
-	stmt = st_stmt(st, "SELECT DISTINCT domain FROM queue_rcpts"
-	    " WHERE state = 0 AND lease_pid = 0 AND next_attempt <= ?"
-	    " ORDER BY domain");
+	/* A skip scan of queue_rcpts_domain_due: one seek per domain, not
+	 * a visit of every due recipient. */
+	stmt = st_stmt(st, "WITH RECURSIVE d(domain) AS ("
+	    " SELECT min(domain) FROM queue_rcpts"
+	    " INDEXED BY queue_rcpts_domain_due WHERE state = 0"
+	    " AND lease_pid = 0 AND next_attempt <= ?1"
+	    " UNION ALL SELECT (SELECT min(domain) FROM queue_rcpts"
+	    " INDEXED BY queue_rcpts_domain_due WHERE state = 0 AND lease_pid = 0 AND next_attempt <= ?1"
+	    " AND domain > d.domain) FROM d WHERE d.domain IS NOT NULL"
+	    " LIMIT 10000)"
+	    " SELECT domain FROM d WHERE domain IS NOT NULL");
 	if (stmt == NULL)
 		return STORE_ERR_TEMP;
 	sqlite3_bind_int64(stmt, 1, now);
@@ -511,12 +528,15 @@ store_queue_reports_due(struct store *st, int64_t delayed_before,
 {
 	/* Failed recipients owe a bounce; a message older than
 	 * delayed_before whose recipients have been tried and are still
-	 * pending owes one delay notice (not for the null sender). */
+	 * pending owes one delay notice (not for the null sender). Both
+	 * through partial indexes: the scheduler asks at every wake-up.
+	 * "+r.state": look the message's recipients up by queue_id, not
+	 * every pending one by state. */
 	sqlite3_stmt *stmt = st_stmt(st, "SELECT queue_id, 0 FROM queue_rcpts"
 	    " WHERE state = 2 GROUP BY queue_id UNION"
 	    " SELECT q.id, 1 FROM queue q WHERE q.delay_notified = 0"
 	    " AND q.created <= ? AND q.sender != '' AND EXISTS (SELECT 1"
-	    " FROM queue_rcpts r WHERE r.queue_id = q.id AND r.state = 0"
+	    " FROM queue_rcpts r WHERE r.queue_id = q.id AND +r.state = 0"
 	    " AND r.attempts > 0) LIMIT 1000");
 	size_t n = 0, cap = 0;
 	int rc;
