@@ -1,6 +1,6 @@
 /*
  * fuzz_mime.c - libFuzzer target for the MIME parser (mime_parse,
- * mime_section_find, mime_header_next).
+ * mime_section_find, mime_header_next, mime_from_addresses).
  *
  * Checks invariants as well as memory safety: part offsets lie inside
  * the message and nest (children inside their parent's body, siblings
@@ -65,9 +65,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *d = (const char *)data;
 	struct mime_message m;
 	struct mime_field f;
-	size_t i, idx, pos = 0;
-	char sec[32];
+	size_t i, idx, pos = 0, nfrom;
+	char sec[32], **from;
 
+	/* The submission From: check: every address has an '@'. */
+	nfrom = mime_from_addresses(d, size, &from);
+	for (i = 0; i < nfrom; i++) {
+		if (strchr(from[i], '@') == NULL)
+			abort();
+		free(from[i]);
+	}
+	if (from[nfrom] != NULL)
+		abort();
+	free(from);
 	if (mime_parse(d, size, &m) != 0)
 		abort();
 	if (m.nparts < 1 || m.nparts > 1000 || m.parts[0].parent != -1)
