@@ -418,6 +418,52 @@ def test_slow_host_does_not_block_others(world):
         slow.close()
 
 
+def relay_pid(d):
+    """The pid of d's delivery agent: the child holding relay.sock."""
+    sock = os.path.join(d.lb.data_dir, "relay.sock")
+    inode = None
+    for line in open("/proc/net/unix"):
+        if line.rstrip().endswith(sock):
+            inode = line.split()[6]
+    kids = open("/proc/%d/task/%d/children" % (d.proc.pid, d.proc.pid))
+    for pid in kids.read().split():
+        try:
+            for fd in os.listdir("/proc/%s/fd" % pid):
+                if os.readlink("/proc/%s/fd/%s" % (pid, fd)) == \
+                        "socket:[%s]" % inode:
+                    return int(pid)
+        except OSError:
+            pass
+    return None
+
+
+def test_killed_agent_lease_is_taken_back(world):
+    # The agent is killed while it holds a message (talking to a host
+    # that never answers); its successor takes the lease back and tries
+    # again, instead of leaving the message stuck.
+    slow = socket.socket()
+    slow.bind((SLOW_ADDR, world.b_port))
+    slow.listen(16)
+    slow.settimeout(15)
+    try:
+        a = world.start_a()
+        users_a(a)
+        submit(a, ["x@slow.test"], message(to="x@slow.test"))
+        first, _ = slow.accept()
+        pid = relay_pid(a)
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        # The master restarts the agent after 1 s; it connects again.
+        again, _ = slow.accept()
+        again.close()
+        first.close()
+        assert "relay worker %d killed by signal 9" % pid in a.read_log()
+        rows = queue_rows(a)
+        assert len(rows) == 1 and "x@slow.test" in rows[0]
+    finally:
+        slow.close()
+
+
 def test_malformed_answer_is_temporary(world):
     stop = threading.Event()
     srv = socket.socket()
