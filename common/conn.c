@@ -1,8 +1,16 @@
 /*
- * conn.c - one connection: plain or TLS socket I/O with timeouts, a
- * bounded line reader, exact reads, a buffered writer and STARTTLS, as
- * the server (accepted sockets) or the client (conn_connect(), the
- * delivery agent's outgoing connections).
+ * conn.c - one connection: the socket and its buffers. Plain or TLS
+ * socket I/O with timeouts, a bounded line reader, exact reads and a
+ * buffered writer, as the server (accepted sockets) or the client
+ * (conn_connect(), the delivery agent's outgoing connections).
+ *
+ * The split with conn_tls.c: this file is the one read path and the one
+ * write path (io_read(), io_write()); under TLS they call SSL_read_ex()
+ * and SSL_write_ex() in place of recv() and send(), inside the same
+ * retry-and-poll loops, and leave the meaning of OpenSSL's failures to
+ * conn_tls_status(). Starting TLS (either side, the handshake, the
+ * server name) and reporting on the session are in conn_tls.c; struct
+ * conn and the helpers both use are in conn_internal.h.
  *
  * Trusts nothing the peer sends. Limits: a line is at most the caller's
  * max (<= CONN_LINE_MAX) bytes before its end; input is held in one fixed
@@ -32,57 +40,19 @@
 #include <unistd.h>
 
 #include <openssl/err.h>
-#include <openssl/x509v3.h>
 
 #include "conn.h"
+#include "conn_internal.h"
 #include "log.h"
 #include "xalloc.h"
 
-/* Input: one line of CONN_LINE_MAX bytes and its CRLF (the line end is
- * overwritten with the terminating NUL; one spare byte anyway). */
-#define CONN_IN_SIZE		(CONN_LINE_MAX + 2)
-/* Output queued before a write: a screenful of IMAP FETCH responses or a
- * TLS record's worth (16 KiB) of message text per system call. */
-#define CONN_OUT_SIZE		(16 * 1024)
 /* RFC 5321 4.5.3.2.7: a server waits at least 5 minutes for a command;
  * the same default serves POP3 and IMAP before their own settings. */
 #define CONN_DEFAULT_TIMEOUT_MS	(5 * 60 * 1000)
-/* Room for "unknown" or any address inet_ntop() writes. */
-#define CONN_IP_SIZE		INET6_ADDRSTRLEN
 
-struct conn {
-	int fd;			/* owned: closed by conn_free() */
-	int stop_fd;		/* not owned; -1: none */
-	bool stop_ignored;	/* conn_ignore_stop(): finish the work at hand */
-	int timeout_ms;		/* per wait; negative: no limit */
-	/* Sticky failure: once the stream is in an unknown state (a failed
-	 * handshake, a write that did not finish) every later read and
-	 * write returns this instead of touching the socket. */
-	int broken;
-
-	SSL *ssl;		/* owned; NULL before conn_start_tls() */
-	bool tls_up;		/* handshake finished */
-	bool tls_fatal;		/* fatal TLS error: no SSL_shutdown() */
-	const char *tls_version; /* OpenSSL's static strings */
-	const char *tls_cipher;
-
-	char peer_ip[CONN_IP_SIZE];
-	bool peer_loopback;
-
-	/* Input not yet returned: in_buf[in_off .. in_len). The first
-	 * in_scan bytes of it are known to hold no LF. */
-	size_t in_off;
-	size_t in_len;
-	size_t in_scan;
-	/* Output queued: out_buf[0 .. out_len). */
-	size_t out_len;
-	char in_buf[CONN_IN_SIZE + 1];
-	char out_buf[CONN_OUT_SIZE];
-};
-
-/* now_ms: a monotonic clock in milliseconds. */
-static long long
-now_ms(void)
+/* conn_now_ms: see conn_internal.h. */
+long long
+conn_now_ms(void)
 {
 	struct timespec ts;
 
@@ -120,7 +90,7 @@ wait_fd2(struct conn *conn, short events, bool watch_stop, int wake_fd,
 		wake_i = nfds++;
 	}
 	if (timeout_ms > 0)
-		deadline = now_ms() + timeout_ms;
+		deadline = conn_now_ms() + timeout_ms;
 	for (;;) {
 		for (nfds_t i = 0; i < nfds; i++)
 			pfd[i].revents = 0;
@@ -135,7 +105,7 @@ wait_fd2(struct conn *conn, short events, bool watch_stop, int wake_fd,
 			return CONN_ERROR;
 		}
 		if (timeout_ms > 0) {
-			long long left = deadline - now_ms();
+			long long left = deadline - conn_now_ms();
 
 			if (left <= 0)
 				return CONN_TIMEOUT;
@@ -154,58 +124,12 @@ wait_fd2(struct conn *conn, short events, bool watch_stop, int wake_fd,
 	return CONN_OK;
 }
 
-static int
-wait_fd(struct conn *conn, short events, bool watch_stop, int timeout_ms)
+/* conn_wait_fd: see conn_internal.h (wait_fd2() without a wake fd). */
+int
+conn_wait_fd(struct conn *conn, short events, bool watch_stop,
+    int timeout_ms)
 {
 	return wait_fd2(conn, events, watch_stop, -1, timeout_ms);
-}
-
-/*
- * tls_status: maps a failed SSL_* call's result on conn (ret, with errno
- * as the call left it in saved_errno) to a status, or to CONN_OK after
- * waiting for the direction OpenSSL asked for (the caller retries).
- * Marks the connection when OpenSSL says the session is dead.
- */
-static int
-tls_status(struct conn *conn, int ret, int saved_errno, const char *what,
-    bool watch_stop)
-{
-	unsigned long e;
-	char buf[256];
-
-	switch (SSL_get_error(conn->ssl, ret)) {
-	case SSL_ERROR_WANT_READ:
-		return wait_fd(conn, POLLIN, watch_stop, conn->timeout_ms);
-	case SSL_ERROR_WANT_WRITE:
-		return wait_fd(conn, POLLOUT, watch_stop, conn->timeout_ms);
-	case SSL_ERROR_ZERO_RETURN:
-		/* close_notify from the peer. */
-		return CONN_CLOSED;
-	case SSL_ERROR_SYSCALL:
-		conn->tls_fatal = true;
-		/* EOF without close_notify, or the peer reset. */
-		if (ERR_peek_error() == 0 && (saved_errno == 0 ||
-		    saved_errno == ECONNRESET || saved_errno == EPIPE))
-			return CONN_CLOSED;
-		log_debug("conn %s: TLS %s: %s", conn->peer_ip, what,
-		    saved_errno != 0 ? strerror(saved_errno) : "I/O error");
-		ERR_clear_error();
-		return CONN_ERROR;
-	default:
-		conn->tls_fatal = true;
-		e = ERR_peek_error();
-		/* OpenSSL 3 reports EOF without close_notify this way. */
-		if (ERR_GET_LIB(e) == ERR_LIB_SSL &&
-		    ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
-			ERR_clear_error();
-			return CONN_CLOSED;
-		}
-		ERR_error_string_n(e, buf, sizeof(buf));
-		log_debug("conn %s: TLS %s: %s", conn->peer_ip, what,
-		    e != 0 ? buf : "unknown error");
-		ERR_clear_error();
-		return CONN_ERROR;
-	}
 }
 
 /*
@@ -229,7 +153,7 @@ io_read(struct conn *conn, void *buf, size_t len, size_t *got_r)
 			if (SSL_read_ex(conn->ssl, buf, len, got_r) == 1)
 				return CONN_OK;
 			saved = errno;
-			ret = tls_status(conn, 0, saved, "read", true);
+			ret = conn_tls_status(conn, 0, saved, "read", true);
 			if (ret != CONN_OK)
 				return ret;
 		}
@@ -245,7 +169,8 @@ io_read(struct conn *conn, void *buf, size_t len, size_t *got_r)
 		if (errno == EINTR)
 			continue;
 		if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			ret = wait_fd(conn, POLLIN, true, conn->timeout_ms);
+			ret = conn_wait_fd(conn, POLLIN, true,
+			    conn->timeout_ms);
 			if (ret != CONN_OK)
 				return ret;
 			continue;
@@ -282,7 +207,7 @@ io_write(struct conn *conn, const void *data, size_t len)
 				len -= done;
 				continue;
 			}
-			ret = tls_status(conn, 0, errno, "write", false);
+			ret = conn_tls_status(conn, 0, errno, "write", false);
 			continue;
 		}
 		n = send(conn->fd, p, len, MSG_NOSIGNAL);
@@ -292,7 +217,8 @@ io_write(struct conn *conn, const void *data, size_t len)
 		} else if (errno == EINTR) {
 			continue;
 		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			ret = wait_fd(conn, POLLOUT, false, conn->timeout_ms);
+			ret = conn_wait_fd(conn, POLLOUT, false,
+			    conn->timeout_ms);
 		} else if (errno == EPIPE || errno == ECONNRESET) {
 			ret = CONN_CLOSED;
 		} else {
@@ -471,7 +397,7 @@ conn_connect(const struct sockaddr *addr, socklen_t len, int timeout_ms,
 		if (errno != EINPROGRESS && errno != EINTR) {
 			err = errno;
 		} else {
-			ret = wait_fd(conn, POLLOUT, true, timeout_ms);
+			ret = conn_wait_fd(conn, POLLOUT, true, timeout_ms);
 			if (ret != CONN_OK) {
 				snprintf(why, whylen, "connect to %s: %s",
 				    where, ret == CONN_TIMEOUT ? "timed out" :
@@ -787,208 +713,6 @@ int
 conn_flush(struct conn *conn)
 {
 	return flush_out(conn);
-}
-
-/*
- * tls_begin: the part of a TLS start both sides share. Queued output is
- * flushed first (it is the plaintext command or reply that asked for
- * TLS); buffered input is dropped: whatever the peer pipelined after
- * STARTTLS (or after its "220 go ahead") arrived in plaintext and must
- * not be read as if sent under TLS (CVE-2011-0411 and its client-side
- * twin, response injection). Then a new SSL on the socket. Returns
- * CONN_OK, or a failure after which the conn is broken.
- */
-static int
-tls_begin(struct conn *conn, SSL_CTX *ctx)
-{
-	int ret;
-
-	if (conn->ssl != NULL)
-		fatal("conn: TLS started twice on a connection");
-	if ((ret = flush_out(conn)) != CONN_OK)
-		return ret;
-
-	conn->in_off = conn->in_len = conn->in_scan = 0;
-
-	ERR_clear_error();
-	if ((conn->ssl = SSL_new(ctx)) == NULL ||
-	    SSL_set_fd(conn->ssl, conn->fd) != 1) {
-		log_debug("conn %s: SSL_new failed", conn->peer_ip);
-		ERR_clear_error();
-		conn->tls_fatal = true;
-		conn->broken = CONN_ERROR;
-		return CONN_ERROR;
-	}
-	/* io_write() takes partial writes and may retry from a moved
-	 * pointer (after a flush the same bytes sit elsewhere). */
-	SSL_set_mode(conn->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE |
-	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-	return CONN_OK;
-}
-
-/*
- * tls_handshake: runs the handshake on conn->ssl as the server (accept)
- * or the client (connect). The handshake as a whole must finish within
- * the timeout. On failure the conn is broken: reads and writes return
- * CONN_ERROR (or CONN_CLOSED), never plaintext.
- */
-static int
-tls_handshake(struct conn *conn, bool client)
-{
-	long long deadline;
-	int ret, saved, err;
-
-	deadline = now_ms() + conn->timeout_ms;
-	for (;;) {
-		ERR_clear_error();
-		errno = 0;
-		ret = client ? SSL_connect(conn->ssl) : SSL_accept(conn->ssl);
-		if (ret == 1)
-			break;
-		saved = errno;
-		err = SSL_get_error(conn->ssl, ret);
-		if (err == SSL_ERROR_WANT_READ ||
-		    err == SSL_ERROR_WANT_WRITE) {
-			long long left = deadline - now_ms();
-
-			if (conn->timeout_ms >= 0 && left <= 0)
-				ret = CONN_TIMEOUT;
-			else
-				ret = wait_fd(conn,
-				    err == SSL_ERROR_WANT_READ ? POLLIN :
-				    POLLOUT, true, conn->timeout_ms < 0 ?
-				    -1 : (int)left);
-		} else {
-			ret = tls_status(conn, ret, saved, "handshake", true);
-			if (ret == CONN_OK)	/* cannot happen */
-				ret = CONN_ERROR;
-		}
-		if (ret != CONN_OK) {
-			conn->tls_fatal = true;
-			conn->broken = ret == CONN_CLOSED ? CONN_CLOSED :
-			    CONN_ERROR;
-			return ret;
-		}
-	}
-	conn->tls_up = true;
-	conn->tls_version = SSL_get_version(conn->ssl);
-	conn->tls_cipher = SSL_get_cipher_name(conn->ssl);
-	return CONN_OK;
-}
-
-/*
- * conn_start_tls: see conn.h. Starting TLS twice is a caller bug (the
- * protocol answers a second STARTTLS itself) and fatal.
- */
-int
-conn_start_tls(struct conn *conn, SSL_CTX *ctx)
-{
-	int ret;
-
-	if ((ret = tls_begin(conn, ctx)) != CONN_OK)
-		return ret;
-	return tls_handshake(conn, false);
-}
-
-/*
- * conn_start_tls_client: see conn.h. servername is copied without one
- * trailing dot (an MX name from DNS may carry it; certificates do not).
- * An IP literal gets no SNI (RFC 6066 3 forbids it) and is verified
- * against the certificate's IP addresses instead of its DNS names.
- */
-int
-conn_start_tls_client(struct conn *conn, SSL_CTX *ctx,
-    const char *servername)
-{
-	char name[CONN_TLS_NAME_MAX + 2];
-	unsigned char ipbuf[sizeof(struct in6_addr)];
-	bool verifying, is_ip = false;
-	size_t len = 0;
-	int ret;
-
-	verifying = (SSL_CTX_get_verify_mode(ctx) & SSL_VERIFY_PEER) != 0;
-	if (servername != NULL) {
-		len = strnlen(servername, CONN_TLS_NAME_MAX + 2);
-		if (len > 0 && servername[len - 1] == '.')
-			len--;
-		if (len == 0 || len > CONN_TLS_NAME_MAX) {
-			log_debug("conn %s: bad TLS server name",
-			    conn->peer_ip);
-			conn->broken = CONN_ERROR;
-			return CONN_ERROR;
-		}
-		memcpy(name, servername, len);
-		name[len] = '\0';
-		is_ip = inet_pton(AF_INET, name, ipbuf) == 1 ||
-		    inet_pton(AF_INET6, name, ipbuf) == 1;
-	} else if (verifying) {
-		/* A verified chain for no name in particular would accept
-		 * any certificate a public CA ever issued: refuse. */
-		log_debug("conn %s: verifying TLS without a server name",
-		    conn->peer_ip);
-		conn->broken = CONN_ERROR;
-		return CONN_ERROR;
-	}
-
-	if ((ret = tls_begin(conn, ctx)) != CONN_OK)
-		return ret;
-	if (servername != NULL) {
-		X509_VERIFY_PARAM *param = SSL_get0_param(conn->ssl);
-		int ok;
-
-		/* No "*" matching part of a label (RFC 6125 7.2). */
-		X509_VERIFY_PARAM_set_hostflags(param,
-		    X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-		if (is_ip)
-			ok = X509_VERIFY_PARAM_set1_ip_asc(param, name) == 1;
-		else
-			ok = SSL_set_tlsext_host_name(conn->ssl, name) == 1 &&
-			    SSL_set1_host(conn->ssl, name) == 1;
-		if (!ok) {
-			log_debug("conn %s: cannot set TLS server name",
-			    conn->peer_ip);
-			ERR_clear_error();
-			conn->tls_fatal = true;
-			conn->broken = CONN_ERROR;
-			return CONN_ERROR;
-		}
-	}
-	return tls_handshake(conn, true);
-}
-
-/*
- * conn_tls_verify_result: see conn.h. OpenSSL reports X509_V_OK when
- * the peer sent no certificate at all; that is not "verified".
- */
-long
-conn_tls_verify_result(const struct conn *conn)
-{
-	if (conn->ssl == NULL)
-		return -1;
-	if (conn->tls_up && SSL_get0_peer_certificate(conn->ssl) == NULL)
-		return X509_V_ERR_UNSPECIFIED;
-	return SSL_get_verify_result(conn->ssl);
-}
-
-/* conn_is_tls: true once a TLS handshake has succeeded. */
-bool
-conn_is_tls(const struct conn *conn)
-{
-	return conn->tls_up;
-}
-
-/* conn_tls_version: e.g. "TLSv1.3" (static), or NULL without TLS. */
-const char *
-conn_tls_version(const struct conn *conn)
-{
-	return conn->tls_up ? conn->tls_version : NULL;
-}
-
-/* conn_tls_cipher: e.g. "TLS_AES_256_GCM_SHA384" (static), or NULL. */
-const char *
-conn_tls_cipher(const struct conn *conn)
-{
-	return conn->tls_up ? conn->tls_cipher : NULL;
 }
 
 /* conn_peer_ip: the client's address ("unknown" for AF_UNIX or none);
