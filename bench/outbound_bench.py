@@ -157,11 +157,11 @@ def tree_cpu(root):
                 kids.setdefault(st[0], []).append(int(d))
     if root not in stats:
         return None
-    total, todo = stats[root][2], [root]
-    while todo:
-        p = todo.pop()
+    total, pending = stats[root][2], [root]
+    while pending:
+        p = pending.pop()
         total += stats[p][1]
-        todo += kids.get(p, [])
+        pending += kids.get(p, [])
     return total
 
 

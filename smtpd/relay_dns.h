@@ -3,7 +3,7 @@
  * hosts in preference order (equal preferences shuffled), each with its
  * IPv6 and IPv4 addresses; the domain's own A/AAAA when it has no MX
  * (the implicit MX); a null MX (RFC 7505) refused at once. Resolved with
- * libunbound, either as a stub of the system resolver (/etc/resolv.conf)
+ * libunbound, asking the servers of /etc/resolv.conf
  * or forwarding to one configured server ([outbound] dns = ADDR:PORT).
  */
 #ifndef LETTERBOX_SMTPD_RELAY_DNS_H
