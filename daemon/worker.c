@@ -351,12 +351,9 @@ run_background(const struct proto *p, void *server, int sigfd, int stop_w,
 		if (sig != SIGUSR2 ||
 		    !wait_readable(done[0], LIMIT_SHUTDOWN_GRACE))
 			(void)write(stop_w, "x", 1);
-		if (!wait_readable(done[0], LIMIT_SHUTDOWN_GRACE + 5)) {
-			log_warn("%s: still busy after the grace period; "
-			    "stopping anyway", p->name);
-			return 0;
-		}
 	}
+	/* Whatever it takes: background() owns state that must not be
+	 * freed under it (the master kills a worker that never ends). */
 	pthread_join(t, NULL);
 	close(drain[0]);
 	close(drain[1]);

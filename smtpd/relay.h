@@ -61,6 +61,9 @@ void relay_run(void *server, int drain_fd, int stop_fd);
 void relay_wake(struct relay *r);
 /* relay_stopping: the drain or stop fd is readable. */
 bool relay_stopping(const struct relay *r, bool stop_only);
+/* relay_sleep: waits ms (-1: for ever) or until the stop; true when
+ * stopping. */
+bool relay_sleep(const struct relay *r, int ms);
 
 /* ---- relay_deliver.c ---- */
 /* relay_deliver_start: a detached thread delivering domain's due mail

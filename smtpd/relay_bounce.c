@@ -55,7 +55,7 @@ rcpt_status(const struct store_queue_rcpt *rc, char out[16])
 /* send_report: the report in rep to m's sender, and m's new state. */
 static int
 send_report(struct store *st, const struct store_queue_msg *m, bool delayed,
-    const struct buf *rep)
+    const int64_t *rcpt_ids, size_t n, const struct buf *rep)
 {
 	int64_t ids[LIMIT_RECIPIENTS];
 	size_t nids = 0;
@@ -71,8 +71,8 @@ send_report(struct store *st, const struct store_queue_msg *m, bool delayed,
 			buf_free(&local);
 			return STORE_ERR_LIMIT;
 		}
-		ret = store_queue_report(st, m->id, delayed, ids, nids,
-		    local.data, local.len, NULL);
+		ret = store_queue_report(st, m->id, delayed, rcpt_ids, n, ids,
+		    nids, local.data, local.len, NULL);
 		buf_free(&local);
 		return ret;
 	}
@@ -88,15 +88,16 @@ send_report(struct store *st, const struct store_queue_msg *m, bool delayed,
 		randombytes_buf(raw, sizeof(raw));
 		sodium_bin2hex(qid, sizeof(qid), raw, sizeof(raw));
 		log_info("relay: id=%s report queued as %s", m->qid, qid);
-		return store_queue_report(st, m->id, delayed, NULL, 0, NULL, 0,
-		    &q);
+		return store_queue_report(st, m->id, delayed, rcpt_ids, n, NULL,
+		    0, NULL, 0, &q);
 	}
 	if (ret == STORE_ERR_TEMP)
 		return ret;
 	/* A local sender that is gone: nobody to tell. */
 	log_info("relay: id=%s sender <%s> unknown: report dropped", m->qid,
 	    m->sender);
-	return store_queue_report(st, m->id, delayed, NULL, 0, NULL, 0, NULL);
+	return store_queue_report(st, m->id, delayed, rcpt_ids, n, NULL, 0,
+	    NULL, 0, NULL);
 }
 
 /* report_one: the report message id owes. */
@@ -106,6 +107,7 @@ report_one(struct relay *r, struct store *st, int64_t id, bool delayed,
 {
 	struct store_queue_msg m;
 	struct dsn_rcpt *dr;
+	int64_t *rcpt_ids;
 	char (*status)[16];
 	char *header;
 	struct buf rep;
@@ -115,6 +117,7 @@ report_one(struct relay *r, struct store *st, int64_t id, bool delayed,
 	if (store_queue_get_by_id(st, id, &m) != 0)
 		return;
 	dr = xcalloc(m.nrcpts, sizeof(*dr));
+	rcpt_ids = xcalloc(m.nrcpts, sizeof(*rcpt_ids));
 	status = xcalloc(m.nrcpts, sizeof(*status));
 	header = xmalloc(REPORT_HEADER_MAX);
 	buf_init(&rep, REPORT_MAX);
@@ -125,6 +128,7 @@ report_one(struct relay *r, struct store *st, int64_t id, bool delayed,
 		    rc->attempts == 0 : rc->state != STORE_QUEUE_FAILED)
 			continue;
 		rcpt_status(rc, status[n]);
+		rcpt_ids[n] = rc->id;
 		dr[n] = (struct dsn_rcpt){
 			.address = rc->address,
 			.status = status[n],
@@ -142,8 +146,8 @@ report_one(struct relay *r, struct store *st, int64_t id, bool delayed,
 		if (n > 0)
 			log_info("relay: id=%s from <>: %zu recipients failed;"
 			    " no report", m.qid, n);
-		ret = store_queue_report(st, id, delayed, NULL, 0, NULL, 0,
-		    NULL);
+		ret = store_queue_report(st, id, delayed, rcpt_ids, n, NULL, 0,
+		    NULL, 0, NULL);
 	} else {
 		size_t hlen = orig_header(st, id, header);
 		struct dsn_input in = {
@@ -161,18 +165,22 @@ report_one(struct relay *r, struct store *st, int64_t id, bool delayed,
 		};
 
 		ret = dsn_build(&in, &rep) != 0 ? STORE_ERR_LIMIT :
-		    send_report(st, &m, delayed, &rep);
+		    send_report(st, &m, delayed, rcpt_ids, n, &rep);
 		if (ret == 0)
 			log_info("relay: id=%s %s sent to <%s> for %zu "
 			    "recipients", m.qid, delayed ? "delay notice" :
 			    "bounce", m.sender, n);
 	}
-	if (ret != 0)
+	if (ret == STORE_ERR_NOT_FOUND)
+		log_info("relay: id=%s report made by another agent meanwhile;"
+		    " this one dropped", m.qid);
+	else if (ret != 0)
 		log_warn("relay: id=%s report: %s", m.qid,
 		    store_strerror(ret));
 	buf_free(&rep);
 	free(header);
 	free(status);
+	free(rcpt_ids);
 	free(dr);
 	store_queue_msg_clear(&m);
 }

@@ -284,9 +284,17 @@ deliver_msg(struct deliver_job *j, struct store_queue_msg *m)
 		    out[i].state == STORE_QUEUE_FAILED ? "failed" : "deferred",
 		    answers[i]);
 	}
-	if ((ret = store_queue_record(j->st, now, out, m->nrcpts)) != 0)
-		log_error("relay: id=%s recording outcomes: %s", m->qid,
-		    store_strerror(ret));
+	/* The outcome must be written: until it is, the lease hides these
+	 * recipients from everyone (and a restart would send them again).
+	 * A busy or full database is waited out; a stop leaves the lease to
+	 * relay_run(), which gives it back. */
+	while ((ret = store_queue_record(j->st, r->pid, now, out,
+	    m->nrcpts)) != 0) {
+		log_error("relay: id=%s recording outcomes: %s; trying again",
+		    m->qid, store_strerror(ret));
+		if (relay_sleep(r, 1000))
+			break;
+	}
 out:
 	free(rcpts);
 	free(answers);
@@ -338,8 +346,10 @@ deliver_main(void *arg)
 	if (j->client != NULL)
 		smtp_client_close(&j->client);
 	store_close(&j->st);
-	dest_release(r, j->domain);
+	/* Wake first: once dest_release() counts us out, relay_run() may
+	 * return and r be freed. */
 	relay_wake(r);
+	dest_release(r, j->domain);
 	free(j);
 	return NULL;
 }

@@ -103,6 +103,14 @@ relay_stopping(const struct relay *r, bool stop_only)
 	return readable(r->stop_fd) || (!stop_only && readable(r->drain_fd));
 }
 
+bool
+relay_sleep(const struct relay *r, int ms)
+{
+	struct pollfd p = { .fd = r->stop_fd, .events = POLLIN };
+
+	return poll(&p, 1, ms) > 0;
+}
+
 /* dest_find: the slot of domain, added when absent (NULL when full).
  * Under r->lock. */
 static struct relay_dest *
@@ -148,13 +156,21 @@ start(struct relay *r, const char *domain)
 
 /* schedule: threads for what is due; returns the poll timeout (ms). */
 static int
-schedule(struct relay *r, struct store *st)
+schedule(struct relay *r, struct store *st, int64_t *released_r)
 {
 	char **domains = NULL;
 	int64_t now = (int64_t)time(NULL), next = 0;
 	bool full = false;
 	int ret;
 
+	/* An agent of an older generation that died while draining left
+	 * leases: take them back now and then, not only at start. */
+	if (now - *released_r >= 60) {
+		*released_r = now;
+		if ((ret = store_queue_release(st, 0)) != 0)
+			log_warn("relay: releasing old leases: %s",
+			    store_strerror(ret));
+	}
 	relay_reports(r, st);
 	if ((ret = store_queue_due_domains(st, now, &domains, &next)) != 0) {
 		log_warn("relay: reading the queue: %s", store_strerror(ret));
@@ -211,7 +227,8 @@ relay_run(void *server, int drain_fd, int stop_fd)
 	struct relay *r = server;
 	struct store *st = NULL;
 	char *error = NULL;
-	int sock = -1, ret;
+	int sock = -1, lock = -1, ret;
+	int64_t released = 0;
 
 	r->drain_fd = drain_fd;
 	r->stop_fd = stop_fd;
@@ -222,10 +239,13 @@ relay_run(void *server, int drain_fd, int stop_fd)
 		store_close(&st);
 		return;
 	}
-	/* What a crashed agent held is due again. */
-	if ((ret = store_queue_release(st, 0)) != 0)
-		log_warn("relay: releasing old leases: %s",
-		    store_strerror(ret));
+	/* Our leases are alive while this lock is held (lock.c). */
+	if ((ret = store_queue_agent_lock(st, r->pid, &lock)) != 0) {
+		log_error("relay: agent lock: %s", store_strerror(ret));
+		store_queue_unlisten(r->cfg->data_dir, &sock);
+		store_close(&st);
+		return;
+	}
 	log_info("relay: delivering %s", r->smarthost[0] != '\0' ?
 	    "through the smarthost" : "to MX hosts");
 	while (!relay_stopping(r, false)) {
@@ -235,7 +255,7 @@ relay_run(void *server, int drain_fd, int stop_fd)
 			{ .fd = drain_fd, .events = POLLIN },
 			{ .fd = stop_fd, .events = POLLIN },
 		};
-		int timeout = schedule(r, st);
+		int timeout = schedule(r, st, &released);
 
 		if (poll(p, 4, timeout) < 0 && errno != EINTR) {
 			log_error("relay: poll: %s", strerror(errno));
@@ -244,13 +264,19 @@ relay_run(void *server, int drain_fd, int stop_fd)
 		drain_wakeups(r, sock);
 	}
 	/* A drain lets deliveries in progress finish; a stop ends them
-	 * (their recipients stay pending, not counted as attempts). */
-	if (!wait_threads(r, LIMIT_SHUTDOWN_GRACE))
-		log_warn("relay: deliveries still running after %d s",
-		    LIMIT_SHUTDOWN_GRACE);
+	 * (their recipients stay pending, not counted as attempts). Until
+	 * every thread is gone nothing is released or freed: a thread
+	 * still sending holds its lease, and r. */
+	if (!wait_threads(r, LIMIT_SHUTDOWN_GRACE)) {
+		log_warn("relay: deliveries still running after %d s; "
+		    "waiting for the stop", LIMIT_SHUTDOWN_GRACE);
+		(void)relay_sleep(r, -1);
+		while (!wait_threads(r, 60))
+			log_warn("relay: deliveries still ending");
+	}
 	if ((ret = store_queue_release(st, r->pid)) != 0)
 		log_warn("relay: releasing leases: %s", store_strerror(ret));
+	close(lock);
 	store_queue_unlisten(r->cfg->data_dir, &sock);
 	store_close(&st);
-
 }

@@ -73,6 +73,10 @@ smtp_from_check(struct smtp_session *s)
 	    tx->msg.len - tx->header_len, &from);
 	bool ok = true;
 
+	/* A message without a From: address (none, a bare group, a
+	 * comment) claims no one's address, so it impersonates no one: it
+	 * passes, and goes out unsigned (no domain to sign for). Display
+	 * names are free text in any case. */
 	for (size_t i = 0; i < n && ok; i++)
 		ok = smtp_sender_check(s, from[i], "From: address");
 	for (size_t i = 0; i < n; i++)

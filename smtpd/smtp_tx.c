@@ -123,6 +123,18 @@ resolve(struct smtp_session *s, const char *address, int64_t *ids,
 	return store_resolve(s->st, address, ids, n_r);
 }
 
+/* ascii_domain: the domain of address is ASCII. */
+static bool
+ascii_domain(const char *address)
+{
+	const char *at = strrchr(address, '@');
+
+	for (at = at != NULL ? at : address; *at != '\0'; at++)
+		if ((unsigned char)*at & 0x80)
+			return false;
+	return true;
+}
+
 /* quota: 0 when every user in ids has room for the announced size. */
 static int
 quota(struct smtp_session *s, const int64_t *ids, size_t n, bool *perm_r)
@@ -215,6 +227,14 @@ smtp_cmd_rcpt(struct smtp_session *s, const char *arg, size_t len)
 		    "User unknown", path.address);
 		goto refused;
 	case STORE_ERR_NOT_LOCAL:
+		if (smtp_outbound_allowed(s) && !ascii_domain(path.address)) {
+			/* The resolver needs A-labels (RFC 5890); we do not
+			 * convert U-labels yet: refused now, not bounced. */
+			smtp_reply(s, "553 5.6.7 <%s>: Internationalized "
+			    "domain names are not supported for remote "
+			    "delivery", path.address);
+			goto refused;
+		}
 		if (smtp_outbound_allowed(s)) {
 			struct smtp_rcpt *r = &tx->rcpts[tx->nrcpts++];
 

@@ -190,6 +190,10 @@ int st_messages_move(struct store *st, int64_t src, const uint32_t *uids,
 int st_expunged_record(struct store *st, int64_t mailbox_id, uint32_t uid,
     uint64_t modseq);
 
+/* ---- lock.c ---- */
+/* st_queue_agent_alive: the delivery agent pid still holds its lock. */
+bool st_queue_agent_alive(struct store *st, int64_t pid);
+
 /* ---- queue.c ---- */
 /* st_queue_insert: queues q inside the caller's transaction. */
 int st_queue_insert(struct store *st, const struct store_queue_new *q,

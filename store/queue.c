@@ -447,7 +447,7 @@ drop_if_done(struct store *st, int64_t id)
 }
 
 int
-store_queue_record(struct store *st, int64_t now,
+store_queue_record(struct store *st, int64_t pid, int64_t now,
     const struct store_queue_outcome *out, size_t count)
 {
 	int ret;
@@ -459,7 +459,7 @@ store_queue_record(struct store *st, int64_t now,
 		    " SET state = ?, next_attempt = ?, attempts = attempts + 1,"
 		    " last_attempt = ?, last_code = ?, last_answer = ?,"
 		    " remote_mta = ?, lease_pid = 0 WHERE id = ?"
-		    " RETURNING queue_id");
+		    " AND lease_pid = ? RETURNING queue_id");
 		int64_t qid;
 
 		if (stmt == NULL) {
@@ -475,9 +475,12 @@ store_queue_record(struct store *st, int64_t now,
 		sqlite3_bind_text(stmt, 6, out[i].remote_mta != NULL ?
 		    out[i].remote_mta : "", -1, SQLITE_STATIC);
 		sqlite3_bind_int64(stmt, 7, out[i].rcpt_id);
+		sqlite3_bind_int64(stmt, 8, pid);
 		ret = st_step_id(st, stmt, &qid);
+		/* Deleted by the admin meanwhile, or no longer ours: an
+		 * outcome never overwrites another agent's lease. */
 		if (ret == STORE_ERR_NOT_FOUND)
-			continue;	/* deleted by the admin meanwhile */
+			continue;
 		if (ret != 0 || (ret = drop_if_done(st, qid)) != 0)
 			goto fail;
 	}
@@ -485,14 +488,6 @@ store_queue_record(struct store *st, int64_t now,
 fail:
 	st_rollback(st);
 	return ret;
-}
-
-/* lease_gone: pid names no process any more. */
-static bool
-lease_gone(int64_t pid)
-{
-	return pid <= 0 || pid > INT32_MAX ||
-	    (kill((pid_t)pid, 0) != 0 && errno == ESRCH);
 }
 
 int
@@ -516,7 +511,7 @@ store_queue_release(struct store *st, int64_t pid)
 	if (rc != SQLITE_DONE)
 		return st_err(st, rc);
 	for (size_t i = 0; i < n && ret == 0; i++)
-		if (lease_gone(held[i]))
+		if (!st_queue_agent_alive(st, held[i]))
 			ret = st_run_id(st, "UPDATE queue_rcpts"
 			    " SET lease_pid = 0 WHERE lease_pid = ?", held[i]);
 	return ret;
@@ -569,9 +564,44 @@ store_queue_reports_due(struct store *st, int64_t delayed_before,
 	return 0;
 }
 
+/* change_id: runs sql (a string literal) on one id: 0 when it changed a
+ * row, STORE_ERR_NOT_FOUND when none. */
+static int
+change_id(struct store *st, const char *sql, int64_t id)
+{
+	sqlite3_stmt *stmt = st_stmt(st, sql);
+
+	if (stmt == NULL)
+		return STORE_ERR_TEMP;
+	sqlite3_bind_int64(stmt, 1, id);
+	return st_step_change(st, stmt);
+}
+
+/* mark_reported: the recipients a report covered, or the message's delay
+ * notice, as done; STORE_ERR_NOT_FOUND when one of them was done already
+ * (another agent reported it meanwhile). */
+static int
+mark_reported(struct store *st, int64_t id, bool delayed,
+    const int64_t *rcpt_ids, size_t nrcpt_ids)
+{
+	int ret;
+
+	if (delayed)
+		return change_id(st, "UPDATE queue SET delay_notified = 1"
+		    " WHERE id = ? AND delay_notified = 0", id);
+	for (size_t i = 0; i < nrcpt_ids; i++) {
+		ret = change_id(st, "UPDATE queue_rcpts SET state = 3"
+		    " WHERE id = ? AND state = 2", rcpt_ids[i]);
+		if (ret != 0)
+			return ret;
+	}
+	return 0;
+}
+
 int
 store_queue_report(struct store *st, int64_t id, bool delayed,
-    const int64_t *user_ids, size_t count, const char *data, size_t len,
+    const int64_t *rcpt_ids, size_t nrcpt_ids, const int64_t *user_ids,
+    size_t count, const char *data, size_t len,
     const struct store_queue_new *q)
 {
 	struct st_body body;
@@ -596,13 +626,8 @@ store_queue_report(struct store *st, int64_t id, bool delayed,
 	}
 	if (q != NULL && (ret = st_queue_insert(st, q, (int64_t)time(NULL))) != 0)
 		goto fail;
-	if (delayed)
-		ret = st_run_id(st, "UPDATE queue SET delay_notified = 1"
-		    " WHERE id = ?", id);
-	else
-		ret = st_run_id(st, "UPDATE queue_rcpts SET state = 3"
-		    " WHERE queue_id = ? AND state = 2", id);
-	if (ret != 0 || (ret = drop_if_done(st, id)) != 0 ||
+	if ((ret = mark_reported(st, id, delayed, rcpt_ids, nrcpt_ids)) != 0 ||
+	    (ret = drop_if_done(st, id)) != 0 ||
 	    (ret = st_commit(st)) != 0)
 		goto fail;
 	for (size_t i = 0; local && i < count; i++)

@@ -250,6 +250,8 @@ static const struct migration migrations[] = {
 	  "  next_attempt) WHERE state = 0 AND lease_pid = 0;"
 	  "CREATE INDEX queue_rcpts_failed ON queue_rcpts(queue_id)"
 	  "  WHERE state = 2;"
+	  "CREATE INDEX queue_rcpts_leased ON queue_rcpts(lease_pid)"
+	  "  WHERE lease_pid != 0;"
 	  "CREATE INDEX queue_unnotified ON queue(created)"
 	  "  WHERE delay_notified = 0;"
 	  "CREATE TABLE dkim_keys ("

@@ -560,24 +560,32 @@ struct store_queue_outcome {
 	const char *answer;
 	const char *remote_mta;
 };
-/* store_queue_record: records outcomes (attempts + 1, lease released). */
-int store_queue_record(struct store *st, int64_t now,
+/* store_queue_record: records outcomes of recipients leased to pid
+ * (attempts + 1, lease released); one no longer leased to pid (deleted
+ * by the admin, or taken back) is left alone. */
+int store_queue_record(struct store *st, int64_t pid, int64_t now,
     const struct store_queue_outcome *out, size_t count);
 
 /* store_queue_release: gives back what pid holds (shutdown) or, pid 0,
- * every lease whose process is gone (kill(pid, 0) fails with ESRCH). */
+ * every lease whose agent is gone (its store_queue_agent_lock() is
+ * free). */
 int store_queue_release(struct store *st, int64_t pid);
+/* store_queue_agent_lock: the lock the delivery agent pid holds for its
+ * life (an fd to keep open), so its leases can be told alive. */
+int store_queue_agent_lock(struct store *st, int64_t pid, int *lock_r);
 
 /*
- * store_queue_report: ends a report cycle for message id in one
- * transaction: the report (a DSN, may be NULL: none due, e.g. for a
- * bounce that bounced) is delivered to the local users (count > 0) or
- * queued as q; failed recipients become REPORTED, or, delayed true,
- * the message is marked delay_notified. The message goes once no
- * recipient is PENDING or FAILED.
+ * store_queue_report: ends a report for message id in one transaction:
+ * the report (a DSN, may be NULL: none due, e.g. for a bounce that
+ * bounced) is delivered to the local users (count > 0) or queued as q;
+ * the failed recipients it covers (rcpt_ids) become REPORTED, or,
+ * delayed true, the message is marked delay_notified. The message goes
+ * once no recipient is PENDING or FAILED. STORE_ERR_NOT_FOUND, with
+ * nothing done, when one of them was reported meanwhile.
  */
 int store_queue_report(struct store *st, int64_t id, bool delayed,
-    const int64_t *user_ids, size_t count, const char *data, size_t len,
+    const int64_t *rcpt_ids, size_t nrcpt_ids, const int64_t *user_ids,
+    size_t count, const char *data, size_t len,
     const struct store_queue_new *q);
 
 /* store_queue_get: a message by qid with every recipient. */

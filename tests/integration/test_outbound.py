@@ -707,6 +707,20 @@ def test_sender_must_be_the_users(world):
     assert len(queue_rows(a)) == 1
 
 
+def test_idn_remote_domain_refused_at_rcpt(world):
+    a = world.start_a()
+    users_a(a)
+    with smtplib.SMTP("127.0.0.1", a.ports["submission"], timeout=30) as s:
+        s.login("alice@a.test", "secret")
+        s.command_encoding = "utf-8"
+        assert s.mail("alice@a.test", ["SMTPUTF8"])[0] == 250
+        code, text = s.rcpt("x@b\u00fccher.test")
+        assert code == 553 and text.startswith(b"5.6.7")
+        # A UTF-8 local part at an ASCII domain is queued.
+        assert s.rcpt("j\u00f6rg@b.test")[0] == 250
+    assert queue_rows(a) == []
+
+
 # ---- Durability and the admin tool --------------------------------------------
 
 def test_restart_with_a_full_queue_loses_nothing(world):

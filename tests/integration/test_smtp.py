@@ -469,7 +469,8 @@ def test_mail_parameters(daemon):
     expect(c.cmd("RCPT TO:<>"), 553, "5.1.3")
     expect(c.cmd("RCPT TO:<alice@example.org> NOTIFY=NEVER"), 555, "5.5.4")
     expect(c.cmd("RCPT TO:<alice@example.org>"), 250, "2.1.5")
-    body = (b"Subject: 8bit\r\nContent-Type: text/plain; charset=latin1\r\n"
+    body = (b"From: alice@example.org\r\nSubject: 8bit\r\n"
+            b"Content-Type: text/plain; charset=latin1\r\n"
             b"Content-Transfer-Encoding: 8bit\r\n\r\n"
             b"caf\xe9 \xff\x80 na\xefve\r\n")
     expect(c.cmd("DATA"), 354)

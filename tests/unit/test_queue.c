@@ -196,7 +196,13 @@ test_claim_lease_record(void **state)
 		STORE_QUEUE_DELIVERED, 0, 250, "250 ok", "mx.one.example" };
 	out[1] = (struct store_queue_outcome){ m.rcpts[1].id,
 		STORE_QUEUE_PENDING, now + 3600, 451, "451 later", "mx" };
-	assert_int_equal(store_queue_record(fx->env->st, now, out, 2), 0);
+	/* Not 4243's lease: its outcome changes nothing. */
+	assert_int_equal(store_queue_record(fx->env->st, 4243, now, out, 2),
+	    0);
+	assert_int_equal(store_queue_claim(fx->env->st, "one.example",
+	    now + 7200, 4243, &m2), STORE_ERR_NOT_FOUND);
+	assert_int_equal(store_queue_record(fx->env->st, 4242, now, out, 2),
+	    0);
 	store_queue_msg_clear(&m);
 	assert_int_equal(store_queue_claim(fx->env->st, "one.example", now,
 	    4242, &m), STORE_ERR_NOT_FOUND);
@@ -214,35 +220,37 @@ test_claim_lease_record(void **state)
 	store_queue_msg_clear(&m);
 }
 
-/* A lease of a process that is gone is taken back by release(0); one of
- * a live process is not. */
+/* release(0) takes back the leases of an agent whose life lock is free
+ * (gone), never those of one that holds it. */
 static void
 test_release_dead_leases(void **state)
 {
 	struct fx *fx = *state;
 	const char *rcpts[] = { "a@one.example" };
 	struct store_queue_msg m;
-	pid_t child = fork();
+	int lock = -1, other = -1;
 
-	assert_true(child >= 0);
-	if (child == 0)
-		_exit(0);
-	waitpid(child, NULL, 0);
 	queue(fx, "02", rcpts, 1, NULL, NULL, 0);
+	assert_int_equal(store_queue_agent_lock(fx->env->st, 777, &lock), 0);
+	/* One life lock per agent. */
+	assert_int_equal(store_queue_agent_lock(fx->env->st, 777, &other),
+	    STORE_ERR_IN_USE);
 	assert_int_equal(store_queue_claim(fx->env->st, NULL, time(NULL),
-	    getpid(), &m), 0);
+	    777, &m), 0);
 	store_queue_msg_clear(&m);
 	assert_int_equal(store_queue_release(fx->env->st, 0), 0);
 	assert_int_equal(store_queue_claim(fx->env->st, NULL, time(NULL),
 	    1, &m), STORE_ERR_NOT_FOUND);
-	/* Re-lease it to the dead child, then release(0) frees it. */
-	assert_int_equal(store_queue_release(fx->env->st, getpid()), 0);
-	assert_int_equal(store_queue_claim(fx->env->st, NULL, time(NULL),
-	    child, &m), 0);
-	store_queue_msg_clear(&m);
+	/* The agent dies: its lock goes, and its lease with release(0). */
+	close(lock);
 	assert_int_equal(store_queue_release(fx->env->st, 0), 0);
 	assert_int_equal(store_queue_claim(fx->env->st, NULL, time(NULL),
 	    1, &m), 0);
+	store_queue_msg_clear(&m);
+	/* A pid that never had a lock file is no agent either. */
+	assert_int_equal(store_queue_release(fx->env->st, 0), 0);
+	assert_int_equal(store_queue_claim(fx->env->st, NULL, time(NULL),
+	    2, &m), 0);
 	store_queue_msg_clear(&m);
 }
 
@@ -255,7 +263,7 @@ test_failure_report(void **state)
 	const char *rcpts[] = { "a@one.example" };
 	struct store_queue_msg m;
 	struct store_queue_outcome out;
-	int64_t *ids, now = time(NULL);
+	int64_t *ids, rid, now = time(NULL);
 	bool *delayed;
 	size_t n;
 	const char dsn[] = "Return-Path: <>\r\nSubject: bounce\r\n\r\nx\r\n";
@@ -264,14 +272,23 @@ test_failure_report(void **state)
 	assert_int_equal(store_queue_claim(fx->env->st, NULL, now, 9, &m), 0);
 	out = (struct store_queue_outcome){ m.rcpts[0].id, STORE_QUEUE_FAILED,
 		0, 550, "550 5.1.1 no", "mx" };
-	assert_int_equal(store_queue_record(fx->env->st, now, &out, 1), 0);
+	assert_int_equal(store_queue_record(fx->env->st, 9, now, &out, 1), 0);
 	assert_int_equal(store_queue_reports_due(fx->env->st, now - 3600,
 	    &ids, &delayed, &n), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(ids[0], m.id);
 	assert_false(delayed[0]);
-	assert_int_equal(store_queue_report(fx->env->st, ids[0], false,
-	    &fx->alice, 1, dsn, sizeof(dsn) - 1, NULL), 0);
+	/* A report that claims a recipient not failed does nothing. */
+	rid = m.rcpts[0].id + 1000;
+	assert_int_equal(store_queue_report(fx->env->st, ids[0], false, &rid,
+	    1, &fx->alice, 1, dsn, sizeof(dsn) - 1, NULL), STORE_ERR_NOT_FOUND);
+	assert_int_equal(inbox_count(fx), 0);
+	rid = m.rcpts[0].id;
+	assert_int_equal(store_queue_report(fx->env->st, ids[0], false, &rid,
+	    1, &fx->alice, 1, dsn, sizeof(dsn) - 1, NULL), 0);
+	/* Twice: the second finds it reported. */
+	assert_int_equal(store_queue_report(fx->env->st, ids[0], false, &rid,
+	    1, &fx->alice, 1, dsn, sizeof(dsn) - 1, NULL), STORE_ERR_NOT_FOUND);
 	free(ids);
 	free(delayed);
 	assert_false(store_queue_exists(fx->env->st, m.id));
@@ -301,7 +318,7 @@ test_delay_notice_due_once(void **state)
 	assert_int_equal(store_queue_claim(fx->env->st, NULL, now, 9, &m), 0);
 	out = (struct store_queue_outcome){ m.rcpts[0].id, STORE_QUEUE_PENDING,
 		now + 60, 0, "connect: refused", "" };
-	assert_int_equal(store_queue_record(fx->env->st, now, &out, 1), 0);
+	assert_int_equal(store_queue_record(fx->env->st, 9, now, &out, 1), 0);
 	/* Not old enough yet. */
 	assert_int_equal(store_queue_reports_due(fx->env->st, now - 3600,
 	    &ids, &delayed, &n), 0);
@@ -313,7 +330,10 @@ test_delay_notice_due_once(void **state)
 	assert_int_equal(n, 1);
 	assert_true(delayed[0]);
 	assert_int_equal(store_queue_report(fx->env->st, ids[0], true, NULL, 0,
-	    NULL, 0, NULL), 0);
+	    NULL, 0, NULL, 0, NULL), 0);
+	/* A second agent's notice for it finds it sent. */
+	assert_int_equal(store_queue_report(fx->env->st, ids[0], true, NULL, 0,
+	    NULL, 0, NULL, 0, NULL), STORE_ERR_NOT_FOUND);
 	free(ids);
 	free(delayed);
 	assert_int_equal(store_queue_reports_due(fx->env->st, now + 1,
@@ -343,7 +363,7 @@ test_admin_retry_delete(void **state)
 	assert_int_equal(store_queue_claim(fx->env->st, NULL, now, 9, &m), 0);
 	out = (struct store_queue_outcome){ m.rcpts[0].id, STORE_QUEUE_PENDING,
 		now + 86400, 451, "451 later", "" };
-	assert_int_equal(store_queue_record(fx->env->st, now, &out, 1), 0);
+	assert_int_equal(store_queue_record(fx->env->st, 9, now, &out, 1), 0);
 	store_queue_msg_clear(&m);
 	assert_int_equal(store_queue_claim(fx->env->st, NULL, now, 9, &m),
 	    STORE_ERR_NOT_FOUND);
@@ -360,7 +380,7 @@ test_admin_retry_delete(void **state)
 	assert_int_equal(store_queue_delete(fx->env->st, "05"),
 	    STORE_ERR_NOT_FOUND);
 	out.state = STORE_QUEUE_DELIVERED;
-	assert_int_equal(store_queue_record(fx->env->st, now, &out, 1), 0);
+	assert_int_equal(store_queue_record(fx->env->st, 9, now, &out, 1), 0);
 	assert_int_equal(store_queue_list(fx->env->st, &all, &n), 0);
 	assert_int_equal(n, 0);
 	store_queue_list_free(&all, n);
